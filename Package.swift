@@ -1,0 +1,53 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+  name: "Recurrent",
+  products: [
+    // MARK: - Public API
+    .library(name: "Recurrent", targets: ["Recurrent"]),
+    .executable(name: "rnn", targets: ["rnn"]),
+  ],
+  dependencies: [
+    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+  ],
+  targets: [
+    // MARK: - Public API
+    .target(
+      name: "Recurrent",
+      dependencies: ["CRecurrentKernels"]
+    ),
+    .executableTarget(
+      name: "rnn",
+      dependencies: [
+        "Recurrent",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ]
+    ),
+
+    // MARK: - Implementation details
+    // C kernels: GEMM micro-kernels and vector math with AVX2+FMA variants chosen at run time
+    // (cpuid) and a portable fallback. No unsafeFlags: the ISA is selected per function with
+    // __attribute__((target("avx2,fma"))), so the package stays usable as a dependency.
+    .target(
+      name: "CRecurrentKernels",
+      linkerSettings: [.linkedLibrary("pthread", .when(platforms: [.linux]))]
+    ),
+
+    // MARK: - Tests
+    .target(
+      name: "RecurrentTestSupport",
+      dependencies: ["Recurrent"],
+      path: "Tests/RecurrentTestSupport"
+    ),
+    .testTarget(
+      name: "RecurrentTests",
+      dependencies: ["Recurrent", "RecurrentTestSupport", "CRecurrentKernels"],
+      resources: [.copy("Fixtures")]
+    ),
+    .testTarget(
+      name: "rnnTests",
+      dependencies: ["rnn", "Recurrent"]
+    ),
+  ]
+)
