@@ -1,0 +1,257 @@
+/// A recurrent layer: one `RecurrentCell` scanned over a sequence, with forward and
+/// backpropagation through time (BPTT). It is the only owner of the GEMMs.
+///
+/// Input is batch-first `x` [B, T, I]; output `sequence` [B, T, H] plus the final state.
+///
+///     forward:  G = X . W_ih^T + b_ih                 one GEMM [T*B, I] x [I, G*H]
+///               for t: R = h_{t-1} . W_hh^T           one GEMM per step [B, H] x [H, G*H]
+///                      cell.forward(G[t], R, ...) -> saved gates, h_t (, c_t)
+///     backward: for t reversed: cell.backward(...) -> dG_x[t], dG_h[t] (, dc_{t-1})
+///                      dh_{t-1} += dG_h[t] . W_hh     one GEMM per step
+///               dW_hh += dG_h^T . H[0..<T];  dW_ih += dG_x^T . X;  db_* += colsum(dG_*)
+///               dX = dG_x . W_ih                     three big GEMMs after the loop
+///
+/// Parameters, registered in `store` under `name`: `<name>.weight_ih` [G*H, I],
+/// `<name>.weight_hh` [G*H, H], `<name>.bias_ih` [G*H], `<name>.bias_hh` [G*H] (PyTorch layout
+/// and gate order; see the cell types for the equations). `backward` accumulates into
+/// `store.grads`.
+public final class RecurrentLayer<Cell: RecurrentCell, Scalar: TensorScalar> {
+  public let cell: Cell
+  public let inputSize: Int
+  public let hiddenSize: Int
+  /// Process the sequence from the last step to the first (Keras `go_backwards`); the output
+  /// sequence is then in processing order.
+  public var goBackwards: Bool
+  public let store: ParameterStore<Scalar>
+  public let weightIH: Parameter
+  public let weightHH: Parameter
+  public let biasIH: Parameter
+  public let biasHH: Parameter
+
+  /// The tape used when the caller passes none.
+  public let defaultTape = RecurrentTape<Scalar>()
+  // Backward scratch, reused across calls.
+  private let dGatesInput = WorkspaceBuffer<Scalar>()  // [T*B, G*H]
+  private let dGatesRecurrent = WorkspaceBuffer<Scalar>()  // [T*B, G*H] (GRU)
+  private let dH = WorkspaceBuffer<Scalar>()  // [T*B, H]: dL/dh_t for t = 1...T (slot t-1)
+  private let dh0 = WorkspaceBuffer<Scalar>()  // [B, H]
+  private let dc = WorkspaceBuffer<Scalar>()  // [B, H]
+  private let scratch = WorkspaceBuffer<Scalar>()  // [B, G*H]
+  private let dX = WorkspaceBuffer<Scalar>()  // [T*B, I]
+
+  public var gateCount: Int { Cell.gateCount }
+
+  /// A layer of `hiddenSize` units over inputs of `inputSize` features, its weights drawn by
+  /// `generator` as `initialization` says (Keras defaults).
+  public init(
+    _ cell: Cell, inputSize: Int, hiddenSize: Int, goBackwards: Bool = false,
+    store: ParameterStore<Scalar> = ParameterStore(), name: String = "rnn",
+    initialization: RecurrentInitialization = .keras, generator: inout SeededGenerator
+  ) {
+    precondition(inputSize > 0 && hiddenSize > 0, "RecurrentLayer: sizes must be positive")
+    self.cell = cell
+    self.inputSize = inputSize
+    self.hiddenSize = hiddenSize
+    self.goBackwards = goBackwards
+    self.store = store
+    let G = Cell.gateCount * hiddenSize
+    weightIH = store.add("\(name).weight_ih", shape: [G, inputSize])
+    weightHH = store.add("\(name).weight_hh", shape: [G, hiddenSize])
+    biasIH = store.add("\(name).bias_ih", shape: [G])
+    biasHH = store.add("\(name).bias_hh", shape: [G])
+    reinitialize(initialization, generator: &generator)
+  }
+
+  /// Redraws every weight as `initialization` says.
+  public func reinitialize(_ initialization: RecurrentInitialization, generator: inout SeededGenerator) {
+    let G = Cell.gateCount * hiddenSize
+    func fill(_ p: Parameter, _ i: Initializer, rows: Int, cols: Int, fanIn: Int, fanOut: Int) {
+      let v = i.values(rows: rows, cols: cols, fanIn: fanIn, fanOut: fanOut, using: &generator)
+      store.setValue(Tensor(shape: p.shape, scalars: v.map { Scalar($0) }), for: p)
+    }
+    fill(weightIH, initialization.inputWeights, rows: G, cols: inputSize, fanIn: inputSize, fanOut: G)
+    fill(weightHH, initialization.recurrentWeights, rows: G, cols: hiddenSize, fanIn: hiddenSize, fanOut: G)
+    fill(biasIH, initialization.bias, rows: 1, cols: G, fanIn: 1, fanOut: G)
+    fill(biasHH, initialization.bias, rows: 1, cols: G, fanIn: 1, fanOut: G)
+    if Cell.self == LSTMCell.self, let forget = initialization.forgetGateBias {
+      let H = hiddenSize
+      for j in H..<(2 * H) {
+        store.params[biasIH.offset + j] = Scalar(forget)
+        store.params[biasHH.offset + j] = 0
+      }
+    }
+  }
+
+  // MARK: - Forward
+
+  /// Runs the layer over `x` [B, T, I] from `initialState` (zeros when nil) and records what
+  /// backward needs on `tape` (the layer's own when nil).
+  @discardableResult
+  public func forward(
+    _ x: Tensor<Scalar>, initialState: RecurrentState<Scalar>? = nil, tape: RecurrentTape<Scalar>? = nil
+  ) -> RecurrentOutput<Scalar> {
+    precondition(
+      x.rank == 3 && x.shape[2] == inputSize,
+      "RecurrentLayer.forward: x must be [batch, steps, \(inputSize)], got \(x.shape)")
+    let tape = tape ?? defaultTape
+    let B = x.shape[0], T = x.shape[1], I = inputSize, H = hiddenSize, G = Cell.gateCount * H
+    checkState(initialState, batch: B, what: "initialState")
+    tape.batch = B
+    tape.steps = T
+    tape.isRecorded = true
+    let xs = tape.x.reserve(T * B * I)
+    let gates = tape.gates.reserve(T * B * G)
+    let hs = tape.h.reserve((T + 1) * B * H)
+    let cs = Cell.hasCellState ? tape.c.reserve((T + 1) * B * H) : nil
+    let extras = Cell.extraSavedPerUnit > 0 ? tape.extra.reserve(T * B * H * Cell.extraSavedPerUnit) : nil
+    let recurrent = scratch.reserve(B * G)
+
+    // Slot 0 of h (and c) holds the initial state.
+    if let h0 = initialState?.h { h0.withUnsafeBufferPointer { hs.update(from: $0.baseAddress!, count: B * H) } }
+    else { hs.update(repeating: 0, count: B * H) }
+    if let cs {
+      if let c0 = initialState?.c { c0.withUnsafeBufferPointer { cs.update(from: $0.baseAddress!, count: B * H) } }
+      else { cs.update(repeating: 0, count: B * H) }
+    }
+    x.withUnsafeBufferPointer { xb in
+      Reductions.swapBatchAndTime(
+        xb.baseAddress!, xs, batch: B, steps: T, features: I, reversed: goBackwards, batchFirstToTimeMajor: true)
+    }
+
+    store.withBuffers { params, _ in
+      let wih = params + weightIH.offset, whh = params + weightHH.offset
+      let bih = params + biasIH.offset, bhh = params + biasHH.offset
+      // G = X . W_ih^T + b_ih                                    gates: [T*B, G*H]
+      Scalar.gemm(
+        transA: false, transB: true, m: T * B, n: G, k: I,
+        alpha: 1, a: xs, lda: I, b: wih, ldb: I, beta: 0, c: gates, ldc: G)
+      Reductions.addRowVector(bih, to: gates, rows: T * B, cols: G)
+      for t in 0..<T {
+        let hPrev = hs + t * B * H
+        // R = h_{t-1} . W_hh^T                                   recurrent: [B, G*H]
+        Scalar.gemm(
+          transA: false, transB: true, m: B, n: G, k: H,
+          alpha: 1, a: hPrev, lda: H, b: whh, ldb: H, beta: 0, c: recurrent, ldc: G)
+        cell.forward(
+          CellForwardStep(
+            batch: B, hidden: H, gates: gates + t * B * G, recurrent: recurrent, recurrentBias: bhh,
+            hPrev: hPrev, h: hs + (t + 1) * B * H,
+            cPrev: cs.map { UnsafePointer($0 + t * B * H) }, c: cs.map { $0 + (t + 1) * B * H },
+            extra: extras.map { $0 + t * B * H * Cell.extraSavedPerUnit }))
+      }
+    }
+
+    var sequence = Tensor<Scalar>(shape: [B, T, H])
+    sequence.withUnsafeMutableBufferPointer { out in
+      // Output in processing order: never reversed back (Keras go_backwards semantics).
+      Reductions.swapBatchAndTime(
+        UnsafePointer(hs + B * H), out.baseAddress!, batch: B, steps: T, features: H, reversed: false,
+        batchFirstToTimeMajor: false)
+    }
+    let hT = Tensor(shape: [B, H], scalars: Array(UnsafeBufferPointer(start: hs + T * B * H, count: B * H)))
+    let cT = cs.map { Tensor(shape: [B, H], scalars: Array(UnsafeBufferPointer(start: $0 + T * B * H, count: B * H))) }
+    return RecurrentOutput(sequence: sequence, finalState: RecurrentState(h: hT, c: cT))
+  }
+
+  // MARK: - Backward
+
+  /// Backpropagates through time from dL/d(sequence) [B, T, H] and dL/d(final state) [B, H]
+  /// (either may be nil: zero), using what `forward` recorded on `tape`. Parameter gradients
+  /// are *added* to `store.grads`; dL/dx and dL/d(initial state) are returned.
+  public func backward(
+    sequenceGradient: Tensor<Scalar>? = nil, finalStateGradient: RecurrentState<Scalar>? = nil,
+    tape: RecurrentTape<Scalar>? = nil
+  ) -> RecurrentGradients<Scalar> {
+    let tape = tape ?? defaultTape
+    precondition(tape.isRecorded, "RecurrentLayer.backward: call forward first")
+    let B = tape.batch, T = tape.steps, I = inputSize, H = hiddenSize, G = Cell.gateCount * H
+    if let dY = sequenceGradient {
+      precondition(dY.shape == [B, T, H], "RecurrentLayer.backward: sequenceGradient must be \([B, T, H]), got \(dY.shape)")
+    }
+    checkState(finalStateGradient, batch: B, what: "finalStateGradient")
+    let xs = tape.x.pointer, gates = tape.gates.pointer, hs = tape.h.pointer
+    let cs = Cell.hasCellState ? tape.c.pointer : nil
+    let extras = Cell.extraSavedPerUnit > 0 ? tape.extra.pointer : nil
+
+    let dGx = dGatesInput.reserve(T * B * G)
+    let dGh = Cell.splitsRecurrentGradient ? dGatesRecurrent.reserve(T * B * G) : dGx
+    let dHs = dH.zeroed(T * B * H)
+    let dh0p = dh0.zeroed(B * H)
+    let dcp = Cell.hasCellState ? dc.zeroed(B * H) : nil
+    let tmp = scratch.reserve(B * G)
+    // dH[t] = dL/dh_{t+1} from the outputs, time-major; plus the final-state gradients.
+    if let dY = sequenceGradient {
+      dY.withUnsafeBufferPointer { d in
+        Reductions.swapBatchAndTime(
+          d.baseAddress!, dHs, batch: B, steps: T, features: H, reversed: false, batchFirstToTimeMajor: true)
+      }
+    }
+    if T > 0, let dhT = finalStateGradient?.h {
+      dhT.withUnsafeBufferPointer { Reductions.axpy(count: B * H, alpha: 1, $0.baseAddress!, dHs + (T - 1) * B * H) }
+    }
+    if let dcp, let dcT = finalStateGradient?.c {
+      dcT.withUnsafeBufferPointer { dcp.update(from: $0.baseAddress!, count: B * H) }
+    }
+    // T == 0: the final state is the initial state.
+    if T == 0, let dhT = finalStateGradient?.h {
+      dhT.withUnsafeBufferPointer { dh0p.update(from: $0.baseAddress!, count: B * H) }
+    }
+
+    store.withBuffers { params, grads in
+      let wih = params + weightIH.offset, whh = params + weightHH.offset
+      for t in stride(from: T - 1, through: 0, by: -1) {
+        let dhPrev = t > 0 ? dHs + (t - 1) * B * H : dh0p
+        cell.backward(
+          CellBackwardStep(
+            batch: B, hidden: H, gates: gates + t * B * G,
+            extra: extras.map { UnsafePointer($0 + t * B * H * Cell.extraSavedPerUnit) },
+            hPrev: hs + t * B * H, h: hs + (t + 1) * B * H,
+            cPrev: cs.map { UnsafePointer($0 + t * B * H) }, c: cs.map { UnsafePointer($0 + (t + 1) * B * H) },
+            dh: dHs + t * B * H, dc: dcp, dhPrev: dhPrev,
+            dGatesInput: dGx + t * B * G, dGatesRecurrent: dGh + t * B * G, scratch: tmp))
+        // reverses R = h_{t-1} . W_hh^T:  dh_{t-1} += dG_h[t] . W_hh        [B, G*H] x [G*H, H]
+        Scalar.gemm(
+          transA: false, transB: false, m: B, n: H, k: G,
+          alpha: 1, a: dGh + t * B * G, lda: G, b: whh, ldb: H, beta: 1, c: dhPrev, ldc: H)
+      }
+      guard T > 0 else { return }
+      // dW_hh += dG_h^T . [h_0 ... h_{T-1}]                        [G*H, T*B] x [T*B, H]
+      Scalar.gemm(
+        transA: true, transB: false, m: G, n: H, k: T * B,
+        alpha: 1, a: dGh, lda: G, b: hs, ldb: H, beta: 1, c: grads + weightHH.offset, ldc: H)
+      // dW_ih += dG_x^T . X                                         [G*H, T*B] x [T*B, I]
+      Scalar.gemm(
+        transA: true, transB: false, m: G, n: I, k: T * B,
+        alpha: 1, a: dGx, lda: G, b: xs, ldb: I, beta: 1, c: grads + weightIH.offset, ldc: I)
+      // db_ih += colsum(dG_x);  db_hh += colsum(dG_h)
+      Reductions.addColumnSums(dGx, rows: T * B, cols: G, into: grads + biasIH.offset)
+      Reductions.addColumnSums(dGh, rows: T * B, cols: G, into: grads + biasHH.offset)
+      // dX = dG_x . W_ih                                            [T*B, G*H] x [G*H, I]
+      Scalar.gemm(
+        transA: false, transB: false, m: T * B, n: I, k: G,
+        alpha: 1, a: dGx, lda: G, b: wih, ldb: I, beta: 0, c: dX.reserve(T * B * I), ldc: I)
+    }
+
+    var dx = Tensor<Scalar>(shape: [B, T, I])
+    if T > 0 {
+      dx.withUnsafeMutableBufferPointer { out in
+        Reductions.swapBatchAndTime(
+          UnsafePointer(dX.pointer), out.baseAddress!, batch: B, steps: T, features: I, reversed: goBackwards,
+          batchFirstToTimeMajor: false)
+      }
+    }
+    let dhInit = Tensor(shape: [B, H], scalars: Array(UnsafeBufferPointer(start: dh0p, count: B * H)))
+    let dcInit = dcp.map { Tensor(shape: [B, H], scalars: Array(UnsafeBufferPointer(start: $0, count: B * H))) }
+    return RecurrentGradients(input: dx, initialState: RecurrentState(h: dhInit, c: dcInit))
+  }
+
+  private func checkState(_ state: RecurrentState<Scalar>?, batch: Int, what: String) {
+    guard let state else { return }
+    precondition(
+      state.h.shape == [batch, hiddenSize],
+      "RecurrentLayer: \(what).h must be \([batch, hiddenSize]), got \(state.h.shape)")
+    if Cell.hasCellState, let c = state.c {
+      precondition(c.shape == [batch, hiddenSize], "RecurrentLayer: \(what).c must be \([batch, hiddenSize]), got \(c.shape)")
+    }
+  }
+}

@@ -1,0 +1,48 @@
+import Recurrent
+import Testing
+
+/// BPTT against central differences in Double, on 50 seeded random shapes per cell
+/// (batch 1-4, steps 1-8, sizes 1-6), random non-zero h0/c0, every input, state and weight.
+@Suite struct GradientCheckTests {
+  static let cells: [String] = ["rnn", "rnn_relu", "lstm", "gru"]
+
+  static func check(_ kind: String, batch: Int, steps: Int, input: Int, hidden: Int, layers: Int = 1,
+                    goBackwards: Bool = false, seed: UInt64, corrupt: Double = 0) -> GradientCheckReport {
+    switch kind {
+    case "rnn": GradientCheck.run(SimpleRNNCell(), batch: batch, steps: steps, inputSize: input, hiddenSize: hidden, layers: layers, goBackwards: goBackwards, seed: seed, corruptAnalytic: corrupt)
+    case "rnn_relu": GradientCheck.run(SimpleRNNCell(activation: .relu), batch: batch, steps: steps, inputSize: input, hiddenSize: hidden, layers: layers, goBackwards: goBackwards, seed: seed, corruptAnalytic: corrupt)
+    case "lstm": GradientCheck.run(LSTMCell(), batch: batch, steps: steps, inputSize: input, hiddenSize: hidden, layers: layers, goBackwards: goBackwards, seed: seed, corruptAnalytic: corrupt)
+    default: GradientCheck.run(GRUCell(), batch: batch, steps: steps, inputSize: input, hiddenSize: hidden, layers: layers, goBackwards: goBackwards, seed: seed, corruptAnalytic: corrupt)
+    }
+  }
+
+  @Test(arguments: cells)
+  func fiftyRandomShapes(kind: String) {
+    var rng = SeededGenerator(seed: 0xC0FFEE)
+    var worst = 0.0
+    for trial in 0..<50 {
+      let b = Int.random(in: 1...4, using: &rng), t = Int.random(in: 1...8, using: &rng)
+      let i = Int.random(in: 1...6, using: &rng), h = Int.random(in: 1...6, using: &rng)
+      let report = Self.check(kind, batch: b, steps: t, input: i, hidden: h, seed: UInt64(trial) &+ 1000)
+      worst = max(worst, report.maxRelativeError)
+      #expect(report.passed(tolerance: 1e-6), "\(report)")
+    }
+    #expect(worst < 1e-6)
+  }
+
+  @Test(arguments: cells)
+  func stackedAndBackwards(kind: String) {
+    let stacked = Self.check(kind, batch: 3, steps: 6, input: 4, hidden: 5, layers: 2, seed: 7)
+    #expect(stacked.passed(), "\(stacked)")
+    let reversed = Self.check(kind, batch: 2, steps: 5, input: 3, hidden: 4, goBackwards: true, seed: 8)
+    #expect(reversed.passed(), "\(reversed)")
+  }
+
+  /// The check must be able to fail: a wrong analytic gradient is caught.
+  @Test(arguments: cells)
+  func detectsAWrongGradient(kind: String) {
+    let report = Self.check(kind, batch: 2, steps: 3, input: 2, hidden: 3, seed: 9, corrupt: 1e-3)
+    #expect(!report.passed(tolerance: 1e-6), "\(report)")
+    #expect(report.worstEntry == "x[0]")
+  }
+}
