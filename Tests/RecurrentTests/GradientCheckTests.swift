@@ -46,3 +46,24 @@ import Testing
     #expect(report.worstEntry == "x[0]")
   }
 }
+
+/// Variable-length batches: padded steps neither change the state nor receive gradient.
+@Suite struct MaskedGradientCheckTests {
+  @Test(arguments: GradientCheckTests.cells)
+  func mixedLengths(kind: String) {
+    var rng = SeededGenerator(seed: 77)
+    for trial in 0..<12 {
+      let b = Int.random(in: 2...4, using: &rng), t = Int.random(in: 2...7, using: &rng)
+      let lengths = (0..<b).map { _ in Int.random(in: 0...t, using: &rng) }
+      let layers = trial % 3 == 0 ? 2 : 1, back = trial % 2 == 1
+      let r: GradientCheckReport
+      switch kind {
+      case "rnn": r = GradientCheck.run(SimpleRNNCell(), batch: b, steps: t, inputSize: 3, hiddenSize: 4, layers: layers, goBackwards: back, lengths: lengths, seed: UInt64(trial))
+      case "rnn_relu": r = GradientCheck.run(SimpleRNNCell(activation: .relu), batch: b, steps: t, inputSize: 3, hiddenSize: 4, layers: layers, goBackwards: back, lengths: lengths, seed: UInt64(trial))
+      case "lstm": r = GradientCheck.run(LSTMCell(), batch: b, steps: t, inputSize: 3, hiddenSize: 4, layers: layers, goBackwards: back, lengths: lengths, seed: UInt64(trial))
+      default: r = GradientCheck.run(GRUCell(), batch: b, steps: t, inputSize: 3, hiddenSize: 4, layers: layers, goBackwards: back, lengths: lengths, seed: UInt64(trial))
+      }
+      #expect(r.passed(), "\(r)")
+    }
+  }
+}

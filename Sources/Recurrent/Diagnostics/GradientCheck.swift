@@ -16,6 +16,8 @@ public struct GradientCheckReport: Sendable, CustomStringConvertible {
   public var inputSize: Int
   public var hiddenSize: Int
   public var goBackwards: Bool
+  /// Per-row sequence lengths when the batch was masked.
+  public var lengths: [Int]?
   /// max over entries of |analytic - numeric| / max(|analytic|, |numeric|, floor).
   public var maxRelativeError: Double
   /// Where the maximum occurred, e.g. "layers.0.weight_hh[5]".
@@ -30,6 +32,7 @@ public struct GradientCheckReport: Sendable, CustomStringConvertible {
 
   public var shapeDescription: String {
     "B\(batch) T\(steps) I\(inputSize) H\(hiddenSize)" + (layers > 1 ? " x\(layers)" : "") + (goBackwards ? " rev" : "")
+      + (lengths.map { " len" + $0.map(String.init).joined(separator: ",") } ?? "")
   }
   public var description: String {
     "\(cell) \(shapeDescription): max rel err \(maxRelativeError) at \(worstEntry) (\(checkedCount) checked)"
@@ -40,11 +43,12 @@ public enum GradientCheck {
   /// Gradient-checks a stack of `layers` recurrent layers built from `cell` on random data drawn
   /// from `seed`: random weights (uniform ±0.5 so biases and states are non-zero), random
   /// non-zero initial states for every layer. `corruptAnalytic` adds a value to one analytic
-  /// gradient entry (tests use it to prove the check can fail).
+  /// gradient entry (tests use it to prove the check can fail). `lengths` (one per batch row,
+  /// each 0...steps) masks the padded steps of a variable-length batch.
   public static func run<Cell: RecurrentCell>(
     _ cell: Cell, batch: Int, steps: Int, inputSize: Int, hiddenSize: Int, layers: Int = 1,
-    goBackwards: Bool = false, seed: UInt64, epsilon: Double = 1e-5, floor: Double = 1e-2,
-    corruptAnalytic: Double = 0
+    goBackwards: Bool = false, lengths: [Int]? = nil, seed: UInt64, epsilon: Double = 1e-5,
+    floor: Double = 1e-2, corruptAnalytic: Double = 0
   ) -> GradientCheckReport {
     var rng = SeededGenerator(seed: seed)
     let store = ParameterStore<Double>()
@@ -57,6 +61,12 @@ public enum GradientCheck {
         store: store, name: "layers.\(l)", initialization: init0, generator: &rng)
     }
     let B = batch, T = steps, H = hiddenSize
+    let mask: Tensor<Double>? = lengths.map { ls in
+      precondition(ls.count == B && ls.allSatisfy { (0...T).contains($0) }, "GradientCheck: bad lengths \(ls)")
+      var m = Tensor<Double>(shape: [B, T])
+      for b in 0..<B { for t in 0..<ls[b] { m[b, t] = 1 } }
+      return m
+    }
     var x = Tensor<Double>(shape: [B, T, inputSize], uniformIn: -1...1, using: &rng)
     var states = (0..<layers).map { _ in
       RecurrentState(
@@ -76,7 +86,7 @@ public enum GradientCheck {
     func loss() -> Double {
       var input = x, total = 0.0
       for (l, layer) in stack.enumerated() {
-        let out = layer.forward(input, initialState: states[l])
+        let out = layer.forward(input, initialState: states[l], mask: mask)
         total += dot(out.finalState.h, Rs[l].h)
         if let c = out.finalState.c, let rc = Rs[l].c { total += dot(c, rc) }
         input = out.sequence
@@ -133,6 +143,6 @@ public enum GradientCheck {
     }
     return GradientCheckReport(
       cell: cell.kindName, layers: layers, batch: B, steps: T, inputSize: inputSize, hiddenSize: H,
-      goBackwards: goBackwards, maxRelativeError: worst, worstEntry: worstName, checkedCount: checked, floor: floor)
+      goBackwards: goBackwards, lengths: lengths, maxRelativeError: worst, worstEntry: worstName, checkedCount: checked, floor: floor)
   }
 }

@@ -86,9 +86,14 @@ public final class RecurrentLayer<Cell: RecurrentCell, Scalar: TensorScalar> {
 
   /// Runs the layer over `x` [B, T, I] from `initialState` (zeros when nil) and records what
   /// backward needs on `tape` (the layer's own when nil).
+  ///
+  /// `mask` [B, T] (1 = real step, 0 = padding; nil = all real) gives variable-length
+  /// sequences: at a padded step a row's state is carried unchanged and its output is zero, so
+  /// the final state is each row's own last real step, and padded steps get no gradient.
   @discardableResult
   public func forward(
-    _ x: Tensor<Scalar>, initialState: RecurrentState<Scalar>? = nil, tape: RecurrentTape<Scalar>? = nil
+    _ x: Tensor<Scalar>, initialState: RecurrentState<Scalar>? = nil, mask: Tensor<Scalar>? = nil,
+    tape: RecurrentTape<Scalar>? = nil
   ) -> RecurrentOutput<Scalar> {
     precondition(
       x.rank == 3 && x.shape[2] == inputSize,
@@ -99,6 +104,8 @@ public final class RecurrentLayer<Cell: RecurrentCell, Scalar: TensorScalar> {
     tape.batch = B
     tape.steps = T
     tape.isRecorded = true
+    recordMask(mask, batch: B, steps: T, on: tape)
+    let masks = tape.stepIsPartial != nil ? tape.mask.pointer : nil
     let xs = tape.x.reserve(T * B * I)
     let gates = tape.gates.reserve(T * B * G)
     let hs = tape.h.reserve((T + 1) * B * H)
@@ -132,12 +139,26 @@ public final class RecurrentLayer<Cell: RecurrentCell, Scalar: TensorScalar> {
         Scalar.gemm(
           transA: false, transB: true, m: B, n: G, k: H,
           alpha: 1, a: hPrev, lda: H, b: whh, ldb: H, beta: 0, c: recurrent, ldc: G)
-        cell.forward(
-          CellForwardStep(
-            batch: B, hidden: H, gates: gates + t * B * G, recurrent: recurrent, recurrentBias: bhh,
-            hPrev: hPrev, h: hs + (t + 1) * B * H,
-            cPrev: cs.map { UnsafePointer($0 + t * B * H) }, c: cs.map { $0 + (t + 1) * B * H },
-            extra: extras.map { $0 + t * B * H * Cell.extraSavedPerUnit }))
+        let E = H * Cell.extraSavedPerUnit
+        func step(rows: Range<Int>) {
+          let r0 = rows.lowerBound
+          cell.forward(
+            CellForwardStep(
+              batch: rows.count, hidden: H, gates: gates + (t * B + r0) * G, recurrent: recurrent + r0 * G,
+              recurrentBias: bhh, hPrev: hPrev + r0 * H, h: hs + ((t + 1) * B + r0) * H,
+              cPrev: cs.map { UnsafePointer($0 + (t * B + r0) * H) }, c: cs.map { $0 + ((t + 1) * B + r0) * H },
+              extra: extras.map { $0 + (t * B + r0) * E }))
+        }
+        if let masks, tape.stepIsPartial![t] {
+          // Padded rows carry their state; real rows step.
+          for b in 0..<B {
+            if masks[t * B + b] != 0 { step(rows: b..<(b + 1)); continue }
+            (hs + ((t + 1) * B + b) * H).update(from: hPrev + b * H, count: H)
+            if let cs { (cs + ((t + 1) * B + b) * H).update(from: cs + (t * B + b) * H, count: H) }
+          }
+        } else {
+          step(rows: 0..<B)
+        }
       }
     }
 
@@ -147,6 +168,14 @@ public final class RecurrentLayer<Cell: RecurrentCell, Scalar: TensorScalar> {
       Reductions.swapBatchAndTime(
         UnsafePointer(hs + B * H), out.baseAddress!, batch: B, steps: T, features: H, reversed: false,
         batchFirstToTimeMajor: false)
+      // Padded steps output zeros (Keras zero_output_for_mask, PyTorch's padded packed output).
+      if let masks {
+        for t in 0..<T where tape.stepIsPartial![t] {
+          for b in 0..<B where masks[t * B + b] == 0 {
+            (out.baseAddress! + (b * T + t) * H).update(repeating: 0, count: H)
+          }
+        }
+      }
     }
     let hT = Tensor(shape: [B, H], scalars: Array(UnsafeBufferPointer(start: hs + T * B * H, count: B * H)))
     let cT = cs.map { Tensor(shape: [B, H], scalars: Array(UnsafeBufferPointer(start: $0 + T * B * H, count: B * H))) }
@@ -172,6 +201,7 @@ public final class RecurrentLayer<Cell: RecurrentCell, Scalar: TensorScalar> {
     let xs = tape.x.pointer, gates = tape.gates.pointer, hs = tape.h.pointer
     let cs = Cell.hasCellState ? tape.c.pointer : nil
     let extras = Cell.extraSavedPerUnit > 0 ? tape.extra.pointer : nil
+    let masks = tape.stepIsPartial != nil ? tape.mask.pointer : nil
 
     let dGx = dGatesInput.reserve(T * B * G)
     let dGh = Cell.splitsRecurrentGradient ? dGatesRecurrent.reserve(T * B * G) : dGx
@@ -184,6 +214,13 @@ public final class RecurrentLayer<Cell: RecurrentCell, Scalar: TensorScalar> {
       dY.withUnsafeBufferPointer { d in
         Reductions.swapBatchAndTime(
           d.baseAddress!, dHs, batch: B, steps: T, features: H, reversed: false, batchFirstToTimeMajor: true)
+      }
+      // Padded outputs are constant zeros: no gradient flows from them.
+      if let partial = tape.stepIsPartial {
+        let m = tape.mask.pointer
+        for t in 0..<T where partial[t] {
+          for b in 0..<B where m[t * B + b] == 0 { (dHs + (t * B + b) * H).update(repeating: 0, count: H) }
+        }
       }
     }
     if T > 0, let dhT = finalStateGradient?.h {
@@ -199,16 +236,32 @@ public final class RecurrentLayer<Cell: RecurrentCell, Scalar: TensorScalar> {
 
     store.withBuffers { params, grads in
       let wih = params + weightIH.offset, whh = params + weightHH.offset
+      let E = H * Cell.extraSavedPerUnit
       for t in stride(from: T - 1, through: 0, by: -1) {
         let dhPrev = t > 0 ? dHs + (t - 1) * B * H : dh0p
-        cell.backward(
-          CellBackwardStep(
-            batch: B, hidden: H, gates: gates + t * B * G,
-            extra: extras.map { UnsafePointer($0 + t * B * H * Cell.extraSavedPerUnit) },
-            hPrev: hs + t * B * H, h: hs + (t + 1) * B * H,
-            cPrev: cs.map { UnsafePointer($0 + t * B * H) }, c: cs.map { UnsafePointer($0 + (t + 1) * B * H) },
-            dh: dHs + t * B * H, dc: dcp, dhPrev: dhPrev,
-            dGatesInput: dGx + t * B * G, dGatesRecurrent: dGh + t * B * G, scratch: tmp))
+        func step(rows: Range<Int>) {
+          let r0 = rows.lowerBound
+          cell.backward(
+            CellBackwardStep(
+              batch: rows.count, hidden: H, gates: gates + (t * B + r0) * G,
+              extra: extras.map { UnsafePointer($0 + (t * B + r0) * E) },
+              hPrev: hs + (t * B + r0) * H, h: hs + ((t + 1) * B + r0) * H,
+              cPrev: cs.map { UnsafePointer($0 + (t * B + r0) * H) },
+              c: cs.map { UnsafePointer($0 + ((t + 1) * B + r0) * H) },
+              dh: dHs + (t * B + r0) * H, dc: dcp.map { $0 + r0 * H }, dhPrev: dhPrev + r0 * H,
+              dGatesInput: dGx + (t * B + r0) * G, dGatesRecurrent: dGh + (t * B + r0) * G, scratch: tmp))
+        }
+        if let masks, tape.stepIsPartial![t] {
+          for b in 0..<B {
+            if masks[t * B + b] != 0 { step(rows: b..<(b + 1)); continue }
+            // reverses the carry h_t = h_{t-1} (and c_t = c_{t-1}): the gradient passes through.
+            Reductions.axpy(count: H, alpha: 1, dHs + (t * B + b) * H, dhPrev + b * H)
+            (dGx + (t * B + b) * G).update(repeating: 0, count: G)
+            if Cell.splitsRecurrentGradient { (dGh + (t * B + b) * G).update(repeating: 0, count: G) }
+          }
+        } else {
+          step(rows: 0..<B)
+        }
         // reverses R = h_{t-1} . W_hh^T:  dh_{t-1} += dG_h[t] . W_hh        [B, G*H] x [G*H, H]
         Scalar.gemm(
           transA: false, transB: false, m: B, n: H, k: G,
@@ -243,6 +296,26 @@ public final class RecurrentLayer<Cell: RecurrentCell, Scalar: TensorScalar> {
     let dhInit = Tensor(shape: [B, H], scalars: Array(UnsafeBufferPointer(start: dh0p, count: B * H)))
     let dcInit = dcp.map { Tensor(shape: [B, H], scalars: Array(UnsafeBufferPointer(start: $0, count: B * H))) }
     return RecurrentGradients(input: dx, initialState: RecurrentState(h: dhInit, c: dcInit))
+  }
+
+  /// Stores `mask` [B, T] time-major (in processing order) on the tape and notes which steps
+  /// have padding; a mask of all ones is dropped (the fast path).
+  private func recordMask(_ mask: Tensor<Scalar>?, batch B: Int, steps T: Int, on tape: RecurrentTape<Scalar>) {
+    tape.stepIsPartial = nil
+    guard let mask else { return }
+    precondition(mask.shape == [B, T], "RecurrentLayer.forward: mask must be \([B, T]), got \(mask.shape)")
+    let m = tape.mask.reserve(T * B)
+    var partial = [Bool](repeating: false, count: T)
+    mask.withUnsafeBufferPointer { src in
+      for b in 0..<B {
+        for t in 0..<T {
+          let v: Scalar = src[b * T + (goBackwards ? T - 1 - t : t)] != 0 ? 1 : 0
+          m[t * B + b] = v
+          if v == 0 { partial[t] = true }
+        }
+      }
+    }
+    if partial.contains(true) { tape.stepIsPartial = partial }
   }
 
   private func checkState(_ state: RecurrentState<Scalar>?, batch: Int, what: String) {

@@ -18,6 +18,10 @@ public final class RecurrentTape<Scalar: TensorScalar> {
   let c = WorkspaceBuffer<Scalar>()
   /// [T*B, H*E]: extra values the cell saved (GRU: W_hn h + b_hn).
   let extra = WorkspaceBuffer<Scalar>()
+  /// [T*B]: 1 for real steps, 0 for padding, time-major (only when a mask was given).
+  let mask = WorkspaceBuffer<Scalar>()
+  /// Per processed step: whether any row is padding there (nil: no mask given).
+  var stepIsPartial: [Bool]? = nil
 
   public init() {}
 }
