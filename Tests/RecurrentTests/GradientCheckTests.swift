@@ -67,3 +67,17 @@ import Testing
     }
   }
 }
+
+/// Variational recurrent dropout: one fixed mask on h_{t-1} before the recurrent projection.
+@Suite struct RecurrentDropoutGradientCheckTests {
+  @Test func everyCellWithAMask() {
+    for seed in UInt64(0)..<4 {
+      let reports = [
+        GradientCheck.run(SimpleRNNCell(), batch: 3, steps: 5, inputSize: 3, hiddenSize: 4, layers: 2, lengths: [5, 2, 0], recurrentDropout: 0.4, seed: seed),
+        GradientCheck.run(LSTMCell(), batch: 3, steps: 5, inputSize: 3, hiddenSize: 4, layers: 2, recurrentDropout: 0.4, seed: seed),
+        GradientCheck.run(GRUCell(), batch: 3, steps: 5, inputSize: 3, hiddenSize: 4, goBackwards: true, lengths: [3, 5, 1], recurrentDropout: 0.4, seed: seed),
+      ]
+      for r in reports { #expect(r.passed(), "\(r)") }
+    }
+  }
+}

@@ -44,10 +44,11 @@ public enum GradientCheck {
   /// from `seed`: random weights (uniform ±0.5 so biases and states are non-zero), random
   /// non-zero initial states for every layer. `corruptAnalytic` adds a value to one analytic
   /// gradient entry (tests use it to prove the check can fail). `lengths` (one per batch row,
-  /// each 0...steps) masks the padded steps of a variable-length batch.
+  /// each 0...steps) masks the padded steps of a variable-length batch. `recurrentDropout`
+  /// draws one fixed variational dropout mask per layer.
   public static func run<Cell: RecurrentCell>(
     _ cell: Cell, batch: Int, steps: Int, inputSize: Int, hiddenSize: Int, layers: Int = 1,
-    goBackwards: Bool = false, lengths: [Int]? = nil, seed: UInt64, epsilon: Double = 1e-5,
+    goBackwards: Bool = false, lengths: [Int]? = nil, recurrentDropout: Double = 0, seed: UInt64, epsilon: Double = 1e-5,
     floor: Double = 1e-2, corruptAnalytic: Double = 0
   ) -> GradientCheckReport {
     var rng = SeededGenerator(seed: seed)
@@ -74,6 +75,12 @@ public enum GradientCheck {
         c: Cell.hasCellState ? Tensor<Double>(shape: [B, H], uniformIn: -0.8...0.8, using: &rng) : nil)
     }
     let R = Tensor<Double>(shape: [B, T, H], uniformIn: -1...1, using: &rng)
+    let dropMasks: [Tensor<Double>?] = (0..<layers).map { _ in
+      guard recurrentDropout > 0 else { return nil }
+      var m = Tensor<Double>(shape: [B, H])
+      for k in 0..<m.count { m.scalars[k] = rng.nextUnit() < recurrentDropout ? 0 : 1 / (1 - recurrentDropout) }
+      return m
+    }
     let Rs = (0..<layers).map { _ in
       RecurrentState(
         h: Tensor<Double>(shape: [B, H], uniformIn: -1...1, using: &rng),
@@ -86,7 +93,7 @@ public enum GradientCheck {
     func loss() -> Double {
       var input = x, total = 0.0
       for (l, layer) in stack.enumerated() {
-        let out = layer.forward(input, initialState: states[l], mask: mask)
+        let out = layer.forward(input, initialState: states[l], mask: mask, recurrentDropoutMask: dropMasks[l])
         total += dot(out.finalState.h, Rs[l].h)
         if let c = out.finalState.c, let rc = Rs[l].c { total += dot(c, rc) }
         input = out.sequence

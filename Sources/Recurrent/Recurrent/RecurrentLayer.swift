@@ -38,6 +38,7 @@ public final class RecurrentLayer<Cell: RecurrentCell, Scalar: TensorScalar> {
   private let dc = WorkspaceBuffer<Scalar>()  // [B, H]
   private let scratch = WorkspaceBuffer<Scalar>()  // [B, G*H]
   private let dX = WorkspaceBuffer<Scalar>()  // [T*B, I]
+  private let maskedH = WorkspaceBuffer<Scalar>()  // [B, H] or [T*B, H]: h * recurrent-dropout mask
 
   public var gateCount: Int { Cell.gateCount }
 
@@ -90,10 +91,14 @@ public final class RecurrentLayer<Cell: RecurrentCell, Scalar: TensorScalar> {
   /// `mask` [B, T] (1 = real step, 0 = padding; nil = all real) gives variable-length
   /// sequences: at a padded step a row's state is carried unchanged and its output is zero, so
   /// the final state is each row's own last real step, and padded steps get no gradient.
+  ///
+  /// `recurrentDropoutMask` [B, H] (already scaled, e.g. 0 or 1/(1-p)) multiplies h_{t-1}
+  /// before the recurrent projection at every step: variational recurrent dropout (Gal &
+  /// Ghahramani; Keras `recurrent_dropout`): R = (h_{t-1} * m) . W_hh^T.
   @discardableResult
   public func forward(
     _ x: Tensor<Scalar>, initialState: RecurrentState<Scalar>? = nil, mask: Tensor<Scalar>? = nil,
-    tape: RecurrentTape<Scalar>? = nil
+    recurrentDropoutMask: Tensor<Scalar>? = nil, tape: RecurrentTape<Scalar>? = nil
   ) -> RecurrentOutput<Scalar> {
     precondition(
       x.rank == 3 && x.shape[2] == inputSize,
@@ -106,6 +111,14 @@ public final class RecurrentLayer<Cell: RecurrentCell, Scalar: TensorScalar> {
     tape.isRecorded = true
     recordMask(mask, batch: B, steps: T, on: tape)
     let masks = tape.stepIsPartial != nil ? tape.mask.pointer : nil
+    let rmask: UnsafeMutablePointer<Scalar>? = recurrentDropoutMask.map { m in
+      precondition(m.shape == [B, H], "RecurrentLayer.forward: recurrentDropoutMask must be \([B, H]), got \(m.shape)")
+      let p = tape.recurrentMask.reserve(B * H)
+      m.withUnsafeBufferPointer { p.update(from: $0.baseAddress!, count: B * H) }
+      return p
+    }
+    tape.hasRecurrentMask = rmask != nil
+    let hm = rmask != nil ? maskedH.reserve(B * H) : nil
     let xs = tape.x.reserve(T * B * I)
     let gates = tape.gates.reserve(T * B * G)
     let hs = tape.h.reserve((T + 1) * B * H)
@@ -135,10 +148,15 @@ public final class RecurrentLayer<Cell: RecurrentCell, Scalar: TensorScalar> {
       Reductions.addRowVector(bih, to: gates, rows: T * B, cols: G)
       for t in 0..<T {
         let hPrev = hs + t * B * H
+        var gemmInput = UnsafePointer(hPrev)
+        if let rmask, let hm {  // h_{t-1} * m
+          for k in 0..<(B * H) { hm[k] = hPrev[k] * rmask[k] }
+          gemmInput = UnsafePointer(hm)
+        }
         // R = h_{t-1} . W_hh^T                                   recurrent: [B, G*H]
         Scalar.gemm(
           transA: false, transB: true, m: B, n: G, k: H,
-          alpha: 1, a: hPrev, lda: H, b: whh, ldb: H, beta: 0, c: recurrent, ldc: G)
+          alpha: 1, a: gemmInput, lda: H, b: whh, ldb: H, beta: 0, c: recurrent, ldc: G)
         let E = H * Cell.extraSavedPerUnit
         func step(rows: Range<Int>) {
           let r0 = rows.lowerBound
@@ -202,6 +220,7 @@ public final class RecurrentLayer<Cell: RecurrentCell, Scalar: TensorScalar> {
     let cs = Cell.hasCellState ? tape.c.pointer : nil
     let extras = Cell.extraSavedPerUnit > 0 ? tape.extra.pointer : nil
     let masks = tape.stepIsPartial != nil ? tape.mask.pointer : nil
+    let rmask = tape.hasRecurrentMask ? tape.recurrentMask.pointer : nil
 
     let dGx = dGatesInput.reserve(T * B * G)
     let dGh = Cell.splitsRecurrentGradient ? dGatesRecurrent.reserve(T * B * G) : dGx
@@ -263,15 +282,30 @@ public final class RecurrentLayer<Cell: RecurrentCell, Scalar: TensorScalar> {
           step(rows: 0..<B)
         }
         // reverses R = h_{t-1} . W_hh^T:  dh_{t-1} += dG_h[t] . W_hh        [B, G*H] x [G*H, H]
-        Scalar.gemm(
-          transA: false, transB: false, m: B, n: H, k: G,
-          alpha: 1, a: dGh + t * B * G, lda: G, b: whh, ldb: H, beta: 1, c: dhPrev, ldc: H)
+        if let rmask {
+          // reverses R = (h_{t-1} * m) . W_hh^T:  dh_{t-1} += (dG_h[t] . W_hh) * m
+          let tmpH = maskedH.reserve(B * H)
+          Scalar.gemm(
+            transA: false, transB: false, m: B, n: H, k: G,
+            alpha: 1, a: dGh + t * B * G, lda: G, b: whh, ldb: H, beta: 0, c: tmpH, ldc: H)
+          for k in 0..<(B * H) { dhPrev[k] += tmpH[k] * rmask[k] }
+        } else {
+          Scalar.gemm(
+            transA: false, transB: false, m: B, n: H, k: G,
+            alpha: 1, a: dGh + t * B * G, lda: G, b: whh, ldb: H, beta: 1, c: dhPrev, ldc: H)
+        }
       }
       guard T > 0 else { return }
       // dW_hh += dG_h^T . [h_0 ... h_{T-1}]                        [G*H, T*B] x [T*B, H]
+      var hsUsed = UnsafePointer(hs)
+      if let rmask {  // the recurrent GEMM saw h * m
+        let hmAll = maskedH.reserve(T * B * H)
+        for t in 0..<T { for k in 0..<(B * H) { hmAll[t * B * H + k] = hs[t * B * H + k] * rmask[k] } }
+        hsUsed = UnsafePointer(hmAll)
+      }
       Scalar.gemm(
         transA: true, transB: false, m: G, n: H, k: T * B,
-        alpha: 1, a: dGh, lda: G, b: hs, ldb: H, beta: 1, c: grads + weightHH.offset, ldc: H)
+        alpha: 1, a: dGh, lda: G, b: hsUsed, ldb: H, beta: 1, c: grads + weightHH.offset, ldc: H)
       // dW_ih += dG_x^T . X                                         [G*H, T*B] x [T*B, I]
       Scalar.gemm(
         transA: true, transB: false, m: G, n: I, k: T * B,

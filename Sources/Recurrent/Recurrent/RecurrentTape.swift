@@ -22,6 +22,9 @@ public final class RecurrentTape<Scalar: TensorScalar> {
   let mask = WorkspaceBuffer<Scalar>()
   /// Per processed step: whether any row is padding there (nil: no mask given).
   var stepIsPartial: [Bool]? = nil
+  /// [B, H]: the recurrent dropout mask (only when `hasRecurrentMask`).
+  let recurrentMask = WorkspaceBuffer<Scalar>()
+  var hasRecurrentMask = false
 
   public init() {}
 }
