@@ -1,18 +1,49 @@
-// PLACEHOLDER naive GEMM (to be replaced by the packed, blocked, AVX2 version).
+// rk_sgemm / rk_dgemm: packed, cache-blocked, multi-threaded GEMM (row-major BLAS semantics,
+// see include/rk_gemm.h). The driver (blocking, packing calls, thread split) is written once in
+// rk_internal_gemm_driver.h and instantiated here for float and double; the micro-kernels and
+// packing routines come from a kernel set chosen per call by the active ISA:
+//   rk_gemm_avx2.c     AVX2+FMA (sgemm 6x16, dgemm 6x8), x86-64 only
+//   rk_gemm_portable.c plain C (sgemm 4x8, dgemm 4x4), any architecture
+// Threads come from the persistent pool in rk_pool.c.
 #include "rk_gemm.h"
-#define RK_NAIVE_GEMM(NAME, T)                                                         \
-  void NAME(int transA, int transB, long M, long N, long K, T alpha, const T *A,      \
-            long lda, const T *B, long ldb, T beta, T *C, long ldc) {                 \
-    for (long i = 0; i < M; i++)                                                       \
-      for (long j = 0; j < N; j++) {                                                   \
-        T s = 0;                                                                       \
-        for (long p = 0; p < K; p++) {                                                 \
-          T a = transA ? A[p * lda + i] : A[i * lda + p];                              \
-          T b = transB ? B[j * ldb + p] : B[p * ldb + j];                              \
-          s += a * b;                                                                  \
-        }                                                                              \
-        C[i * ldc + j] = alpha * s + (beta == 0 ? 0 : beta * C[i * ldc + j]);          \
-      }                                                                                \
-  }
-RK_NAIVE_GEMM(rk_sgemm, float)
-RK_NAIVE_GEMM(rk_dgemm, double)
+
+#include <stddef.h>
+
+#include "rk_cpu.h"
+#include "rk_internal_gemm.h"
+#include "rk_internal_pool.h"
+
+static const rk_skernels *rk_skernels_for(rk_isa isa) {
+#if defined(__x86_64__)
+  if (isa == RK_ISA_AVX2_FMA) return &rk_skernels_avx2;
+#endif
+  (void)isa;
+  return &rk_skernels_portable;
+}
+
+static const rk_dkernels *rk_dkernels_for(rk_isa isa) {
+#if defined(__x86_64__)
+  if (isa == RK_ISA_AVX2_FMA) return &rk_dkernels_avx2;
+#endif
+  (void)isa;
+  return &rk_dkernels_portable;
+}
+
+#define RK_T float
+#define RK_KSET rk_skernels
+#define RK_FN(x) rk_s##x
+#define RK_PUBLIC_NAME rk_sgemm
+#include "rk_internal_gemm_driver.h"
+#undef RK_T
+#undef RK_KSET
+#undef RK_FN
+#undef RK_PUBLIC_NAME
+#undef RK_GEMM_MT_MIN
+#undef RK_GEMM_MT_PER_THREAD
+#undef RK_GEMM_SMALL_MAX
+
+#define RK_T double
+#define RK_KSET rk_dkernels
+#define RK_FN(x) rk_d##x
+#define RK_PUBLIC_NAME rk_dgemm
+#include "rk_internal_gemm_driver.h"

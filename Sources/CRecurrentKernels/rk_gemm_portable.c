@@ -1,0 +1,52 @@
+// Portable GEMM kernel sets: plain C micro-kernels that compile on any architecture (the compiler
+// may auto-vectorise them with the baseline SIMD: SSE2 on x86-64, NEON on aarch64).
+// Float 4x8 and double 4x4 tiles keep the accumulators within 16 128-bit registers.
+#include "rk_internal_gemm.h"
+#include "rk_internal_gemm_pack.h"
+
+#define RK_DEFINE_PORTABLE(T, SUFFIX, MR, NR)                                                     \
+  static void rk_kernel_portable_##SUFFIX(long kc, const T *a, const T *b, T *c, long ldc,        \
+                                          T alpha, T beta) {                                      \
+    T acc[MR][NR];                                                                                \
+    for (int i = 0; i < MR; i++)                                                                  \
+      for (int j = 0; j < NR; j++) acc[i][j] = 0;                                                 \
+    for (long p = 0; p < kc; p++, a += MR, b += NR)                                               \
+      for (int i = 0; i < MR; i++)                                                                \
+        for (int j = 0; j < NR; j++) acc[i][j] += a[i] * b[j];                                    \
+    for (int i = 0; i < MR; i++) {                                                                \
+      T *ci = c + i * ldc;                                                                        \
+      if (beta == 0)                                                                              \
+        for (int j = 0; j < NR; j++) ci[j] = alpha * acc[i][j];                                   \
+      else if (beta == 1)                                                                         \
+        for (int j = 0; j < NR; j++) ci[j] += alpha * acc[i][j];                                  \
+      else                                                                                        \
+        for (int j = 0; j < NR; j++) ci[j] = alpha * acc[i][j] + beta * ci[j];                    \
+    }                                                                                             \
+  }                                                                                               \
+  static void rk_pack_a_portable_##SUFFIX(int transA, long mc, long kc, const T *A, long lda,     \
+                                          T *out) {                                               \
+    rk_pack_a_generic_##SUFFIX(transA, mc, kc, A, lda, out, MR);                                  \
+  }                                                                                               \
+  static void rk_pack_b_portable_##SUFFIX(int transB, long kc, long nc, const T *B, long ldb,     \
+                                          T *out) {                                               \
+    rk_pack_b_generic_##SUFFIX(transB, kc, nc, B, ldb, out, NR);                                  \
+  }
+
+RK_DEFINE_PORTABLE(float, s, 4, 8)
+RK_DEFINE_PORTABLE(double, d, 4, 4)
+
+const rk_skernels rk_skernels_portable = {
+    .name = "portable 4x8",
+    .mr = 4, .nr = 8, .mc = 128, .kc = 256, .nc = 2048,
+    .kernel = rk_kernel_portable_s,
+    .pack_a = rk_pack_a_portable_s,
+    .pack_b = rk_pack_b_portable_s,
+};
+
+const rk_dkernels rk_dkernels_portable = {
+    .name = "portable 4x4",
+    .mr = 4, .nr = 4, .mc = 128, .kc = 256, .nc = 1024,
+    .kernel = rk_kernel_portable_d,
+    .pack_a = rk_pack_a_portable_d,
+    .pack_b = rk_pack_b_portable_d,
+};

@@ -1,0 +1,48 @@
+// Private: the GEMM kernel sets (micro-kernel + packing routines + blocking) per ISA.
+//
+// Packed layouts (Goto / BLIS), shared by every kernel set of one element type:
+//   packed A block (mc x kc): ceil(mc / MR) micro-panels, each kc x MR: element (i, p) of the
+//     panel at [p * MR + i]; rows past mc are zero.
+//   packed B block (kc x nc): ceil(nc / NR) micro-panels, each kc x NR: element (p, j) of the
+//     panel at [p * NR + j]; columns past nc are zero.
+// The micro-kernel computes the MR x NR tile  C = alpha * Apanel * Bpanel + beta * C  over kc,
+// and must not read C when beta == 0. Packing routines take op(X) coordinates:
+//   pack_a(transA, mc, kc, A, lda, out): A points at op(A)[0, 0] of the block, i.e. A[i0*lda + p0]
+//     (transA = 0) or A[p0*lda + i0] (transA = 1);
+//   pack_b(transB, kc, nc, B, ldb, out): B points at B[p0*ldb + j0] or B[j0*ldb + p0].
+// pack_a may write up to RK_PACK_SLACK elements past the end of the block (buffers allow for it).
+#ifndef RK_INTERNAL_GEMM_H
+#define RK_INTERNAL_GEMM_H
+
+#define RK_PACK_SLACK 16
+#define RK_MAX_MR 8
+#define RK_MAX_NR 16
+
+typedef struct {
+  const char *name;
+  int mr, nr;      // micro-tile
+  long mc, kc, nc;  // cache blocks (mc multiple of mr, nc multiple of nr)
+  void (*kernel)(long kc, const float *a, const float *b, float *c, long ldc, float alpha,
+                 float beta);
+  void (*pack_a)(int transA, long mc, long kc, const float *A, long lda, float *out);
+  void (*pack_b)(int transB, long kc, long nc, const float *B, long ldb, float *out);
+} rk_skernels;
+
+typedef struct {
+  const char *name;
+  int mr, nr;
+  long mc, kc, nc;
+  void (*kernel)(long kc, const double *a, const double *b, double *c, long ldc, double alpha,
+                 double beta);
+  void (*pack_a)(int transA, long mc, long kc, const double *A, long lda, double *out);
+  void (*pack_b)(int transB, long kc, long nc, const double *B, long ldb, double *out);
+} rk_dkernels;
+
+extern const rk_skernels rk_skernels_portable;
+extern const rk_dkernels rk_dkernels_portable;
+#if defined(__x86_64__)
+extern const rk_skernels rk_skernels_avx2;
+extern const rk_dkernels rk_dkernels_avx2;
+#endif
+
+#endif
