@@ -3,7 +3,7 @@ import Recurrent
 
 /// The `rnn` command: recurrent networks from the terminal.
 @main
-struct RNN: ParsableCommand {
+struct RNNCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "rnn",
     abstract: "Recurrent neural networks (SimpleRNN, LSTM, GRU): check, train and inspect them.",

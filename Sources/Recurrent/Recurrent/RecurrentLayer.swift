@@ -11,7 +11,8 @@
 ///               dW_hh += dG_h^T . H[0..<T];  dW_ih += dG_x^T . X;  db_* += colsum(dG_*)
 ///               dX = dG_x . W_ih                     three big GEMMs after the loop
 ///
-/// Parameters, registered in `store` under `name`: `<name>.weight_ih` [G*H, I],
+/// Parameters, registered in `store` under `name` (plus `suffix`, e.g. "_reverse" for the
+/// backward direction of a bidirectional layer, as PyTorch names it): `<name>.weight_ih` [G*H, I],
 /// `<name>.weight_hh` [G*H, H], `<name>.bias_ih` [G*H], `<name>.bias_hh` [G*H] (PyTorch layout
 /// and gate order; see the cell types for the equations). `backward` accumulates into
 /// `store.grads`.
@@ -46,7 +47,7 @@ public final class RecurrentLayer<Cell: RecurrentCell, Scalar: TensorScalar> {
   /// `generator` as `initialization` says (Keras defaults).
   public init(
     _ cell: Cell, inputSize: Int, hiddenSize: Int, goBackwards: Bool = false,
-    store: ParameterStore<Scalar> = ParameterStore(), name: String = "rnn",
+    store: ParameterStore<Scalar> = ParameterStore(), name: String = "rnn", suffix: String = "",
     initialization: RecurrentInitialization = .keras, generator: inout SeededGenerator
   ) {
     precondition(inputSize > 0 && hiddenSize > 0, "RecurrentLayer: sizes must be positive")
@@ -56,10 +57,10 @@ public final class RecurrentLayer<Cell: RecurrentCell, Scalar: TensorScalar> {
     self.goBackwards = goBackwards
     self.store = store
     let G = Cell.gateCount * hiddenSize
-    weightIH = store.add("\(name).weight_ih", shape: [G, inputSize])
-    weightHH = store.add("\(name).weight_hh", shape: [G, hiddenSize])
-    biasIH = store.add("\(name).bias_ih", shape: [G])
-    biasHH = store.add("\(name).bias_hh", shape: [G])
+    weightIH = store.add("\(name).weight_ih\(suffix)", shape: [G, inputSize])
+    weightHH = store.add("\(name).weight_hh\(suffix)", shape: [G, hiddenSize])
+    biasIH = store.add("\(name).bias_ih\(suffix)", shape: [G])
+    biasHH = store.add("\(name).bias_hh\(suffix)", shape: [G])
     reinitialize(initialization, generator: &generator)
   }
 
