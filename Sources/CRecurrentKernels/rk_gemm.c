@@ -29,6 +29,15 @@ static const rk_dkernels *rk_dkernels_for(rk_isa isa) {
   return &rk_dkernels_portable;
 }
 
+/// Below this many multiply-adds (M*N*K) a GEMM runs on the calling thread only.
+#define RK_GEMM_MT_MIN 32768L
+/// Each thread should get at least this many multiply-adds.
+#define RK_GEMM_MT_PER_THREAD 32768L
+/// Each thread needs at least this many rows of C to use the shared-B (M split) mode.
+#define RK_GEMM_SHARED_MIN_ROWS 48L
+/// Below this many multiply-adds the plain loops beat packing.
+#define RK_GEMM_SMALL_MAX 512L
+
 #define RK_T float
 #define RK_KSET rk_skernels
 #define RK_FN(x) rk_s##x
@@ -38,9 +47,6 @@ static const rk_dkernels *rk_dkernels_for(rk_isa isa) {
 #undef RK_KSET
 #undef RK_FN
 #undef RK_PUBLIC_NAME
-#undef RK_GEMM_MT_MIN
-#undef RK_GEMM_MT_PER_THREAD
-#undef RK_GEMM_SMALL_MAX
 
 #define RK_T double
 #define RK_KSET rk_dkernels

@@ -23,15 +23,27 @@
 //   NC: the packed B block (KC x NC) stays in L3.
 #define RK_S_MR 6
 #define RK_S_NR 16
+#ifndef RK_S_MC  // overridable for tuning runs (-D)
 #define RK_S_MC 120
+#endif
+#ifndef RK_S_KC  // overridable for tuning runs (-D)
 #define RK_S_KC 384
+#endif
+#ifndef RK_S_NC  // overridable for tuning runs (-D)
 #define RK_S_NC 3072
+#endif
 
 #define RK_D_MR 6
 #define RK_D_NR 8
+#ifndef RK_D_MC  // overridable for tuning runs (-D)
 #define RK_D_MC 96
+#endif
+#ifndef RK_D_KC  // overridable for tuning runs (-D)
 #define RK_D_KC 256
+#endif
+#ifndef RK_D_NC  // overridable for tuning runs (-D)
 #define RK_D_NC 2048
+#endif
 
 // ---- float ----
 

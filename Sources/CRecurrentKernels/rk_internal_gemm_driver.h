@@ -43,53 +43,83 @@ static void RK_FN(scale_c)(long M, long N, RK_T beta, RK_T *C, long ldc) {
   }
 }
 
+/// Runs the micro-kernel over a packed mc x kc A block and kc x nc B block into C (the
+/// macro-kernel: B micro-panel outer so it stays in L1 while the A micro-panels stream by).
+static void RK_FN(macro_kernel)(const RK_KSET *ks, long mc, long nc, long kc, const RK_T *Ap,
+                                const RK_T *Bp, RK_T *C, long ldc, RK_T alpha, RK_T beta) {
+  const long mr = ks->mr, nr = ks->nr;
+  RK_T tile[RK_MAX_MR * RK_MAX_NR] __attribute__((aligned(64)));
+  for (long jr = 0; jr < nc; jr += nr) {
+    const long n = nc - jr < nr ? nc - jr : nr;
+    const RK_T *bp = Bp + jr * kc;
+    for (long ir = 0; ir < mc; ir += mr) {
+      const long m = mc - ir < mr ? mc - ir : mr;
+      RK_T *c = C + ir * ldc + jr;
+      if (m == mr && n == nr) {
+        ks->kernel(kc, Ap + ir * kc, bp, c, ldc, alpha, beta);
+      } else {
+        // Edge tile: compute the full tile into a buffer, merge the valid part.
+        ks->kernel(kc, Ap + ir * kc, bp, tile, nr, (RK_T)1, (RK_T)0);
+        for (long i = 0; i < m; i++) {
+          RK_T *ci = c + i * ldc;
+          const RK_T *ti = tile + i * nr;
+          if (beta == 0)
+            for (long j = 0; j < n; j++) ci[j] = alpha * ti[j];
+          else
+            for (long j = 0; j < n; j++) ci[j] = alpha * ti[j] + beta * ci[j];
+        }
+      }
+    }
+  }
+}
+
+/// The K block size: KC, balanced so the last block is not tiny.
+static long RK_FN(kc_block)(const RK_KSET *ks, long K) { return RK_FN(balanced_block)(K, ks->kc, 1); }
+
 /// Single-threaded blocked GEMM on one (sub)problem. Returns 0, or -1 if scratch allocation failed.
 static int RK_FN(gemm_serial)(const RK_KSET *ks, int transA, int transB, long M, long N, long K,
                               RK_T alpha, const RK_T *A, long lda, const RK_T *B, long ldb,
                               RK_T beta, RK_T *C, long ldc) {
   const long mr = ks->mr, nr = ks->nr;
-  const long kc_max = RK_FN(balanced_block)(K, ks->kc, 1);
+  const long kc_max = RK_FN(kc_block)(ks, K);
   const long mc_max = RK_FN(balanced_block)(M, ks->mc, mr);
-  long nc_max = (N + nr - 1) / nr * nr;
-  if (nc_max > ks->nc) nc_max = ks->nc;
   const long mc_pad = (mc_max + mr - 1) / mr * mr;
   RK_T *Ap = rk_scratch(0, (size_t)(mc_pad * kc_max + RK_PACK_SLACK) * sizeof(RK_T));
-  RK_T *Bp = rk_scratch(1, (size_t)(nc_max * kc_max + RK_PACK_SLACK) * sizeof(RK_T));
-  if (!Ap || !Bp) return -1;
-  RK_T tile[RK_MAX_MR * RK_MAX_NR] __attribute__((aligned(64)));
+  if (!Ap) return -1;
 
+  if (M <= mc_max) {
+    // One A block (small M, e.g. the recurrent step: M = batch). Each B micro-panel is used only
+    // ceil(M / MR) times, so pack it just before use into an L1-sized buffer instead of packing
+    // a whole KC x NC block through L2/L3 and reading it back.
+    RK_T *Bp = rk_scratch(1, (size_t)(nr * kc_max + RK_PACK_SLACK) * sizeof(RK_T));
+    if (!Bp) return -1;
+    for (long pc = 0; pc < K; pc += kc_max) {
+      const long kc = K - pc < kc_max ? K - pc : kc_max;
+      const RK_T beta_k = pc == 0 ? beta : (RK_T)1;  // later K blocks accumulate
+      ks->pack_a(transA, M, kc, transA ? A + pc * lda : A + pc, lda, Ap);
+      for (long jr = 0; jr < N; jr += nr) {
+        const long n = N - jr < nr ? N - jr : nr;
+        ks->pack_b(transB, kc, n, transB ? B + jr * ldb + pc : B + pc * ldb + jr, ldb, Bp);
+        RK_FN(macro_kernel)(ks, M, n, kc, Ap, Bp, C + jr, ldc, alpha, beta_k);
+      }
+    }
+    return 0;
+  }
+
+  long nc_max = (N + nr - 1) / nr * nr;
+  if (nc_max > ks->nc) nc_max = ks->nc;
+  RK_T *Bp = rk_scratch(1, (size_t)(nc_max * kc_max + RK_PACK_SLACK) * sizeof(RK_T));
+  if (!Bp) return -1;
   for (long jc = 0; jc < N; jc += nc_max) {
     const long nc = N - jc < nc_max ? N - jc : nc_max;
     for (long pc = 0; pc < K; pc += kc_max) {
       const long kc = K - pc < kc_max ? K - pc : kc_max;
-      const RK_T beta_k = pc == 0 ? beta : (RK_T)1;  // later K blocks accumulate
+      const RK_T beta_k = pc == 0 ? beta : (RK_T)1;
       ks->pack_b(transB, kc, nc, transB ? B + jc * ldb + pc : B + pc * ldb + jc, ldb, Bp);
       for (long ic = 0; ic < M; ic += mc_max) {
         const long mc = M - ic < mc_max ? M - ic : mc_max;
         ks->pack_a(transA, mc, kc, transA ? A + pc * lda + ic : A + ic * lda + pc, lda, Ap);
-        for (long jr = 0; jr < nc; jr += nr) {
-          const long n = nc - jr < nr ? nc - jr : nr;
-          const RK_T *bp = Bp + jr * kc;
-          for (long ir = 0; ir < mc; ir += mr) {
-            const long m = mc - ir < mr ? mc - ir : mr;
-            const RK_T *ap = Ap + ir * kc;
-            RK_T *c = C + (ic + ir) * ldc + jc + jr;
-            if (m == mr && n == nr) {
-              ks->kernel(kc, ap, bp, c, ldc, alpha, beta_k);
-            } else {
-              // Edge tile: compute the full tile into a buffer, merge the valid part.
-              ks->kernel(kc, ap, bp, tile, nr, (RK_T)1, (RK_T)0);
-              for (long i = 0; i < m; i++) {
-                RK_T *ci = c + i * ldc;
-                const RK_T *ti = tile + i * nr;
-                if (beta_k == 0)
-                  for (long j = 0; j < n; j++) ci[j] = alpha * ti[j];
-                else
-                  for (long j = 0; j < n; j++) ci[j] = alpha * ti[j] + beta_k * ci[j];
-              }
-            }
-          }
-        }
+        RK_FN(macro_kernel)(ks, mc, nc, kc, Ap, Bp, C + ic * ldc + jc, ldc, alpha, beta_k);
       }
     }
   }
@@ -128,7 +158,12 @@ typedef struct {
   const RK_T *A, *B;
   RK_T *C;
   long lda, ldb, ldc;
-  int tm, tn;  // thread grid
+  int tm, tn;  // thread grid of independent sub-GEMMs (shared == 0)
+  // shared == 1: the threads split M and share each packed B block (two buffers, alternating).
+  int shared;
+  long kc_max, nc_max;
+  RK_T *Bbuf[2];
+  rk_barrier barrier;
 } RK_FN(job);
 
 static void RK_FN(run_part)(const RK_FN(job) *jb, int tid, int tm, int tn) {
@@ -147,9 +182,59 @@ static void RK_FN(run_part)(const RK_FN(job) *jb, int tid, int tm, int tn) {
                       jb->ldb, jb->beta, C, jb->ldc);
 }
 
+/// Shared-B mode, thread `tid` of `nt`: for each (jc, pc) block, pack its share of the B
+/// micro-panels into the shared buffer, wait for the others, then multiply its own rows of C
+/// (its own packed A). Alternating two B buffers makes one barrier per block enough: passing
+/// barrier i means every thread has finished computing with block i - 1, whose buffer block
+/// i + 1 reuses.
+static void RK_FN(run_shared)(RK_FN(job) *jb, int tid, int nt) {
+  const RK_KSET *ks = jb->ks;
+  const long mr = ks->mr, nr = ks->nr, M = jb->M, N = jb->N, K = jb->K;
+  const long m0 = RK_FN(split_start)(M, mr, nt, tid), m1 = RK_FN(split_start)(M, mr, nt, tid + 1);
+  const long mc_max = RK_FN(balanced_block)(m1 > m0 ? m1 - m0 : 1, ks->mc, mr);
+  const long mc_pad = (mc_max + mr - 1) / mr * mr;
+  const long kc_max = jb->kc_max, nc_max = jb->nc_max;
+  // Scratch failure cannot abandon the barrier protocol: fall back to plain loops for our rows.
+  RK_T *Ap = rk_scratch(0, (size_t)(mc_pad * kc_max + RK_PACK_SLACK) * sizeof(RK_T));
+  int it = 0;
+  for (long jc = 0; jc < N; jc += nc_max) {
+    const long nc = N - jc < nc_max ? N - jc : nc_max;
+    const long panels = (nc + nr - 1) / nr;
+    for (long pc = 0; pc < K; pc += kc_max, it++) {
+      const long kc = K - pc < kc_max ? K - pc : kc_max;
+      const RK_T beta_k = pc == 0 ? jb->beta : (RK_T)1;
+      RK_T *Bp = jb->Bbuf[it & 1];
+      const long p0 = panels * tid / nt, p1 = panels * (tid + 1) / nt;
+      if (p1 > p0) {
+        const long j0 = jc + p0 * nr, j1 = jc + p1 * nr < jc + nc ? jc + p1 * nr : jc + nc;
+        ks->pack_b(jb->transB, kc, j1 - j0,
+                   jb->transB ? jb->B + j0 * jb->ldb + pc : jb->B + pc * jb->ldb + j0, jb->ldb,
+                   Bp + p0 * nr * kc);
+      }
+      rk_barrier_wait(&jb->barrier);
+      for (long ic = m0; ic < m1; ic += mc_max) {
+        const long mc = m1 - ic < mc_max ? m1 - ic : mc_max;
+        RK_T *C = jb->C + ic * jb->ldc + jc;
+        if (!Ap) {
+          RK_FN(gemm_small)(jb->transA, jb->transB, mc, nc, kc, jb->alpha,
+                            jb->transA ? jb->A + pc * jb->lda + ic : jb->A + ic * jb->lda + pc,
+                            jb->lda, jb->transB ? jb->B + jc * jb->ldb + pc : jb->B + pc * jb->ldb + jc,
+                            jb->ldb, beta_k, C, jb->ldc);
+          continue;
+        }
+        ks->pack_a(jb->transA, mc, kc,
+                   jb->transA ? jb->A + pc * jb->lda + ic : jb->A + ic * jb->lda + pc, jb->lda, Ap);
+        RK_FN(macro_kernel)(ks, mc, nc, kc, Ap, Bp, C, jb->ldc, jb->alpha, beta_k);
+      }
+    }
+  }
+}
+
 static void RK_FN(task)(void *ctx, int tid, int nthreads) {
-  const RK_FN(job) *jb = ctx;
-  if (nthreads == jb->tm * jb->tn)
+  RK_FN(job) *jb = ctx;
+  if (jb->shared && nthreads > 1)
+    RK_FN(run_shared)(jb, tid, nthreads);
+  else if (nthreads == jb->tm * jb->tn)
     RK_FN(run_part)(jb, tid, jb->tm, jb->tn);
   else  // the pool was busy: this thread does everything
     RK_FN(run_part)(jb, 0, 1, 1);
@@ -178,13 +263,6 @@ static void RK_FN(choose_grid)(const RK_KSET *ks, long M, long N, int nt, int *t
   }
 }
 
-/// Below this many multiply-adds (M*N*K) a GEMM runs on the calling thread only.
-#define RK_GEMM_MT_MIN 32768L
-/// Each thread should get at least this many multiply-adds.
-#define RK_GEMM_MT_PER_THREAD 32768L
-/// Below this many multiply-adds the plain loops beat packing.
-#define RK_GEMM_SMALL_MAX 512L
-
 void RK_PUBLIC_NAME(int transA, int transB, long M, long N, long K, RK_T alpha, const RK_T *A,
                     long lda, const RK_T *B, long ldb, RK_T beta, RK_T *C, long ldc) {
   if (M <= 0 || N <= 0) return;
@@ -200,10 +278,27 @@ void RK_PUBLIC_NAME(int transA, int transB, long M, long N, long K, RK_T alpha, 
     return;
   }
   const RK_KSET *ks = RK_FN(kernels_for)(rk_active_isa());
-  RK_FN(job) jb = {ks, transA, transB, M, N, K, alpha, beta, A, B, C, lda, ldb, ldc, 1, 1};
+  RK_FN(job) jb = {.ks = ks, .transA = transA, .transB = transB, .M = M, .N = N, .K = K,
+                   .alpha = alpha, .beta = beta, .A = A, .B = B, .C = C,
+                   .lda = lda, .ldb = ldb, .ldc = ldc, .tm = 1, .tn = 1};
   int nt = work < RK_GEMM_MT_MIN ? 1 : rk_get_num_threads();
   if (nt > 1 && work / nt < RK_GEMM_MT_PER_THREAD) nt = (int)(work / RK_GEMM_MT_PER_THREAD);
   if (nt < 1) nt = 1;
+  if (nt > 1 && M >= (long)nt * RK_GEMM_SHARED_MIN_ROWS) {
+    // Enough rows per thread: split M and share the packed B blocks.
+    jb.kc_max = RK_FN(kc_block)(ks, K);
+    jb.nc_max = (N + ks->nr - 1) / ks->nr * ks->nr;
+    if (jb.nc_max > ks->nc) jb.nc_max = ks->nc;
+    const size_t bbytes = (size_t)(jb.nc_max * jb.kc_max + RK_PACK_SLACK) * sizeof(RK_T);
+    jb.Bbuf[0] = rk_scratch(2, bbytes);
+    jb.Bbuf[1] = rk_scratch(3, bbytes);
+    if (jb.Bbuf[0] && jb.Bbuf[1]) {
+      jb.shared = 1;
+      rk_barrier_init(&jb.barrier, nt);
+      rk_pool_run(RK_FN(task), &jb, nt);  // if the pool is busy, the task runs serially
+      return;
+    }
+  }
   if (nt > 1) {
     RK_FN(choose_grid)(ks, M, N, nt, &jb.tm, &jb.tn);
     nt = jb.tm * jb.tn;  // may be 1 if the problem has too few panels

@@ -19,6 +19,7 @@
 #include "rk_internal_pool.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -132,8 +133,7 @@ int rk_pool_run(rk_task_fn fn, void *ctx, int nthreads) {
     return 1;
   }
   int workers = rk_pool_grow(nthreads - 1);
-  if (workers + 1 < nthreads) nthreads = workers + 1;
-  if (nthreads <= 1) {
+  if (workers + 1 < nthreads) {  // could not create enough threads: all or nothing
     atomic_flag_clear_explicit(&rk_pool.busy, memory_order_release);
     fn(ctx, 0, 1);
     return 1;
@@ -164,6 +164,29 @@ int rk_pool_run(rk_task_fn fn, void *ctx, int nthreads) {
   }
   atomic_flag_clear_explicit(&rk_pool.busy, memory_order_release);
   return nthreads;
+}
+
+// ---- Barrier ----
+
+void rk_barrier_init(rk_barrier *b, int n) {
+  atomic_init(&b->count, 0);
+  atomic_init(&b->generation, 0);
+  b->n = n;
+}
+
+void rk_barrier_wait(rk_barrier *b) {
+  unsigned gen = atomic_load_explicit(&b->generation, memory_order_acquire);
+  if (atomic_fetch_add_explicit(&b->count, 1, memory_order_acq_rel) == b->n - 1) {
+    atomic_store_explicit(&b->count, 0, memory_order_relaxed);
+    atomic_fetch_add_explicit(&b->generation, 1, memory_order_release);
+    return;
+  }
+  for (int spins = 0; atomic_load_explicit(&b->generation, memory_order_acquire) == gen; spins++) {
+    if (spins < 4096)
+      RK_CPU_RELAX();
+    else
+      sched_yield();
+  }
 }
 
 // ---- Per-thread scratch ----
