@@ -67,11 +67,8 @@ public final class Conv1DLayer<Scalar: TensorScalar>: Layer {
   ) throws -> [Int] {
     try LayerSupport.require(
       filters > 0 && kernelSize > 0 && strides > 0 && dilation > 0, "\(label): sizes must be positive")
-    guard inputShape.count == 2, inputShape[0] > 0, inputShape[1] > 0 else {
-      throw RecurrentError.shapeMismatch(
-        "\(label) expects input [batch, steps, channels], got \(LayerSupport.describe(inputShape))")
-    }
-    let T = inputShape[0], C = inputShape[1], K = kernelSize
+    let (T, C) = try LayerSupport.sequenceShape(inputShape, label)
+    let K = kernelSize
     let (outLength, _) = padding.geometry(length: T, window: window, stride: strides)
     guard outLength > 0 else {
       throw RecurrentError.shapeMismatch(
@@ -114,18 +111,12 @@ public final class Conv1DLayer<Scalar: TensorScalar>: Layer {
         }
       }
     }
-    if N > 0 {
-      store.withBuffers { params, _ in
-        y.withMutableLayerBuffer { yp in
-          // z = col . W^T                                    [N, C*K] x [C*K, F]
-          Scalar.gemm(
-            transA: false, transB: true, m: N, n: F, k: CK,
-            alpha: 1, a: col, lda: CK, b: params + weight.offset, ldb: CK, beta: 0, c: yp, ldc: F)
-          // z += b
-          if let bias { Reductions.addRowVector(params + bias.offset, to: yp, rows: N, cols: F) }
-          // y = act(z)
-          activation.apply(yp, rows: N, cols: F)
-        }
+    store.withBuffers { params, _ in
+      y.withMutableLayerBuffer { yp in
+        // y = act(col . W^T + b)                             [N, C*K] -> [N, F]
+        AffineKernel.forward(
+          col, rows: N, inputs: CK, outputs: F, weight: params + weight.offset,
+          bias: bias.map { UnsafePointer(params + $0.offset) }, activation: activation, into: yp)
       }
     }
     batch = B
@@ -148,25 +139,11 @@ public final class Conv1DLayer<Scalar: TensorScalar>: Layer {
     store.withBuffers { params, grads in
       dY.withLayerBuffer { dy in
         output.withLayerBuffer { y in
-          // reverses y = act(z): dZ = act'(z) * dY                          [N, F]
-          let dz: UnsafePointer<Scalar>
-          if activation == .linear {
-            dz = dy
-          } else {
-            let buffer = dZ.reserve(N * F)
-            activation.backward(output: y, outputGradient: dy, into: buffer, rows: N, cols: F)
-            dz = UnsafePointer(buffer)
-          }
-          // reverses z = col . W^T:  dW += dZ^T . col                      [F, N] x [N, C*K]
-          Scalar.gemm(
-            transA: true, transB: false, m: F, n: CK, k: N,
-            alpha: 1, a: dz, lda: F, b: col, ldb: CK, beta: 1, c: grads + weight.offset, ldc: CK)
-          // reverses z += b:  db += colsum(dZ)
-          if let bias { Reductions.addColumnSums(dz, rows: N, cols: F, into: grads + bias.offset) }
-          // reverses z = col . W^T:  dcol = dZ . W                         [N, F] x [F, C*K]
-          Scalar.gemm(
-            transA: false, transB: false, m: N, n: CK, k: F,
-            alpha: 1, a: dz, lda: F, b: params + weight.offset, ldb: CK, beta: 0, c: dcol, ldc: CK)
+          // reverses y = act(col . W^T + b): dW += dZ^T . col;  db += colsum(dZ);  dcol = dZ . W
+          AffineKernel.backward(
+            col, output: y, outputGradient: dy, rows: N, inputs: CK, outputs: F, weight: params + weight.offset,
+            activation: activation, dWeight: grads + weight.offset, dBias: bias.map { grads + $0.offset },
+            scratch: dZ, inputGradient: dcol)
         }
       }
     }

@@ -56,19 +56,13 @@ public final class DenseLayer<Scalar: TensorScalar>: Layer {
       x.rank >= 2 && x.shape.last == I, "Dense(units: \(O)) expects input [batch, ..., \(I)], got \(x.shape)")
     let N = x.count / I
     var y = Tensor<Scalar>(shape: Array(x.shape.dropLast()) + [O])
-    if N > 0 {
-      store.withBuffers { params, _ in
-        x.withLayerBuffer { xp in
-          y.withMutableLayerBuffer { yp in
-            // z = x . W^T                                          [N, in] x [in, out]
-            Scalar.gemm(
-              transA: false, transB: true, m: N, n: O, k: I,
-              alpha: 1, a: xp, lda: I, b: params + weight.offset, ldb: I, beta: 0, c: yp, ldc: O)
-            // z += b
-            if let bias { Reductions.addRowVector(params + bias.offset, to: yp, rows: N, cols: O) }
-            // y = act(z)
-            activation.apply(yp, rows: N, cols: O)
-          }
+    store.withBuffers { params, _ in
+      x.withLayerBuffer { xp in
+        y.withMutableLayerBuffer { yp in
+          // y = act(x . W^T + b)                                    [N, in] -> [N, out]
+          AffineKernel.forward(
+            xp, rows: N, inputs: I, outputs: O, weight: params + weight.offset,
+            bias: bias.map { UnsafePointer(params + $0.offset) }, activation: activation, into: yp)
         }
       }
     }
@@ -82,31 +76,16 @@ public final class DenseLayer<Scalar: TensorScalar>: Layer {
     precondition(dY.shape == output.shape, "Dense.backward: gradient must be \(output.shape), got \(dY.shape)")
     let I = inputFeatures, O = units, N = output.count / O
     var dX = Tensor<Scalar>(shape: input.shape)
-    guard N > 0 else { return dX }
     store.withBuffers { params, grads in
       dY.withLayerBuffer { dy in
         output.withLayerBuffer { y in
           input.withLayerBuffer { x in
             dX.withMutableLayerBuffer { dx in
-              // reverses y = act(z): dZ = act'(z) * dY                       [N, out]
-              let dz: UnsafePointer<Scalar>
-              if activation == .linear {
-                dz = dy
-              } else {
-                let buffer = dZ.reserve(N * O)
-                activation.backward(output: y, outputGradient: dy, into: buffer, rows: N, cols: O)
-                dz = UnsafePointer(buffer)
-              }
-              // reverses z = x . W^T:  dW += dZ^T . x                       [out, N] x [N, in]
-              Scalar.gemm(
-                transA: true, transB: false, m: O, n: I, k: N,
-                alpha: 1, a: dz, lda: O, b: x, ldb: I, beta: 1, c: grads + weight.offset, ldc: I)
-              // reverses z += b:  db += colsum(dZ)
-              if let bias { Reductions.addColumnSums(dz, rows: N, cols: O, into: grads + bias.offset) }
-              // reverses z = x . W^T:  dX = dZ . W                          [N, out] x [out, in]
-              Scalar.gemm(
-                transA: false, transB: false, m: N, n: I, k: O,
-                alpha: 1, a: dz, lda: O, b: params + weight.offset, ldb: I, beta: 0, c: dx, ldc: I)
+              // reverses y = act(x . W^T + b): dW += dZ^T . x;  db += colsum(dZ);  dX = dZ . W
+              AffineKernel.backward(
+                x, output: y, outputGradient: dy, rows: N, inputs: I, outputs: O, weight: params + weight.offset,
+                activation: activation, dWeight: grads + weight.offset, dBias: bias.map { grads + $0.offset },
+                scratch: dZ, inputGradient: dx)
             }
           }
         }

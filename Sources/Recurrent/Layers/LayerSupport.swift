@@ -116,6 +116,14 @@ enum LayerSupport {
     store.setValue(Tensor(shape: parameter.shape, scalars: values.map { S($0) }), for: parameter)
   }
 
+  /// (T, C) from a [T, C] input shape (no batch axis), or `shapeMismatch` naming `label`.
+  static func sequenceShape(_ inputShape: [Int], _ label: String) throws -> (steps: Int, channels: Int) {
+    guard inputShape.count == 2, inputShape[0] > 0, inputShape[1] > 0 else {
+      throw RecurrentError.shapeMismatch("\(label) expects input [batch, steps, channels], got \(describe(inputShape))")
+    }
+    return (inputShape[0], inputShape[1])
+  }
+
   /// Throws `invalidArgument` unless `condition` holds.
   static func require(_ condition: Bool, _ message: @autoclosure () -> String) throws {
     if !condition { throw RecurrentError.invalidArgument(message()) }
@@ -135,5 +143,53 @@ extension Tensor {
     try withUnsafeMutableBufferPointer { b in
       try body(b.baseAddress ?? UnsafeMutablePointer(bitPattern: MemoryLayout<Scalar>.alignment)!)
     }
+  }
+}
+
+// MARK: - Affine map (Dense, and Conv1D on its im2col columns)
+
+/// The affine map with an activation that `Dense` applies to its rows and `Conv1D` to its
+/// im2col columns, forward and backward side by side:
+///
+///     forward:   z = a . W^T + b;  y = act(z)          a [N, K], W [O, K], b [O] -> y [N, O]
+///     backward:  dZ = act'(z) * dY;  dW += dZ^T . a;  db += colsum(dZ);  da = dZ . W
+enum AffineKernel {
+  static func forward<S: TensorScalar>(
+    _ a: UnsafePointer<S>, rows N: Int, inputs K: Int, outputs O: Int,
+    weight: UnsafePointer<S>, bias: UnsafePointer<S>?, activation: ActivationFunction,
+    into y: UnsafeMutablePointer<S>
+  ) {
+    guard N > 0 else { return }
+    // z = a . W^T                                                [N, K] x [K, O]
+    S.gemm(transA: false, transB: true, m: N, n: O, k: K, alpha: 1, a: a, lda: K, b: weight, ldb: K, beta: 0, c: y, ldc: O)
+    // z += b
+    if let bias { Reductions.addRowVector(bias, to: y, rows: N, cols: O) }
+    // y = act(z)
+    activation.apply(y, rows: N, cols: O)
+  }
+
+  /// Adds dW (and db) into `dWeight` (`dBias`) and writes da; `scratch` holds dZ.
+  static func backward<S: TensorScalar>(
+    _ a: UnsafePointer<S>, output y: UnsafePointer<S>, outputGradient dy: UnsafePointer<S>,
+    rows N: Int, inputs K: Int, outputs O: Int, weight: UnsafePointer<S>, activation: ActivationFunction,
+    dWeight: UnsafeMutablePointer<S>, dBias: UnsafeMutablePointer<S>?, scratch: WorkspaceBuffer<S>,
+    inputGradient da: UnsafeMutablePointer<S>
+  ) {
+    guard N > 0 else { return }
+    // reverses y = act(z): dZ = act'(z) * dY                       [N, O]
+    let dz: UnsafePointer<S>
+    if activation == .linear {
+      dz = dy
+    } else {
+      let buffer = scratch.reserve(N * O)
+      activation.backward(output: y, outputGradient: dy, into: buffer, rows: N, cols: O)
+      dz = UnsafePointer(buffer)
+    }
+    // reverses z = a . W^T:  dW += dZ^T . a                        [O, N] x [N, K]
+    S.gemm(transA: true, transB: false, m: O, n: K, k: N, alpha: 1, a: dz, lda: O, b: a, ldb: K, beta: 1, c: dWeight, ldc: K)
+    // reverses z += b:  db += colsum(dZ)
+    if let dBias { Reductions.addColumnSums(dz, rows: N, cols: O, into: dBias) }
+    // reverses z = a . W^T:  da = dZ . W                           [N, O] x [O, K]
+    S.gemm(transA: false, transB: false, m: N, n: K, k: O, alpha: 1, a: dz, lda: O, b: weight, ldb: K, beta: 0, c: da, ldc: K)
   }
 }

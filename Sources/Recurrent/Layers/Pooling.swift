@@ -31,15 +31,10 @@ public final class MaxPool1DLayer<Scalar: TensorScalar>: Layer {
   ) throws -> [Int] {
     try LayerSupport.require(poolSize > 0 && strides > 0, "\(label): sizes must be positive")
     try LayerSupport.require(padding != .causal, "\(label): padding must be .valid or .same")
-    guard inputShape.count == 2, inputShape[0] > 0 else {
-      throw RecurrentError.shapeMismatch(
-        "\(label) expects input [batch, steps, channels], got \(LayerSupport.describe(inputShape))")
-    }
-    let (T2, _) = padding.geometry(length: inputShape[0], window: poolSize, stride: strides)
-    guard T2 > 0 else {
-      throw RecurrentError.shapeMismatch("\(label): \(inputShape[0]) steps are fewer than the pool size")
-    }
-    return [T2, inputShape[1]]
+    let (T, C) = try LayerSupport.sequenceShape(inputShape, label)
+    let (T2, _) = padding.geometry(length: T, window: poolSize, stride: strides)
+    guard T2 > 0 else { throw RecurrentError.shapeMismatch("\(label): \(T) steps are fewer than the pool size") }
+    return [T2, C]
   }
 
   public func forward(_ x: Tensor<Scalar>, context: LayerContext<Scalar>) -> Tensor<Scalar> {
@@ -113,11 +108,7 @@ public final class GlobalAveragePooling1DLayer<Scalar: TensorScalar>: Layer {
   public func build(
     inputShape: [Int], store: ParameterStore<Scalar>, name: String, generator: inout SeededGenerator
   ) throws -> [Int] {
-    guard inputShape.count == 2 else {
-      throw RecurrentError.shapeMismatch(
-        "GlobalAveragePooling1D expects input [batch, steps, channels], got \(LayerSupport.describe(inputShape))")
-    }
-    return [inputShape[1]]
+    [try LayerSupport.sequenceShape(inputShape, "GlobalAveragePooling1D").channels]
   }
 
   public func forward(_ x: Tensor<Scalar>, context: LayerContext<Scalar>) -> Tensor<Scalar> {
@@ -182,11 +173,7 @@ public final class GlobalMaxPooling1DLayer<Scalar: TensorScalar>: Layer {
   public func build(
     inputShape: [Int], store: ParameterStore<Scalar>, name: String, generator: inout SeededGenerator
   ) throws -> [Int] {
-    guard inputShape.count == 2 else {
-      throw RecurrentError.shapeMismatch(
-        "GlobalMaxPooling1D expects input [batch, steps, channels], got \(LayerSupport.describe(inputShape))")
-    }
-    return [inputShape[1]]
+    [try LayerSupport.sequenceShape(inputShape, "GlobalMaxPooling1D").channels]
   }
 
   public func forward(_ x: Tensor<Scalar>, context: LayerContext<Scalar>) -> Tensor<Scalar> {
