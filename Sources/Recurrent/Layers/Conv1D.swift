@@ -84,6 +84,8 @@ public final class Conv1DLayer<Scalar: TensorScalar>: Layer {
     return [outLength, filters]
   }
 
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public func forward(_ x: Tensor<Scalar>, context: LayerContext<Scalar>) -> Tensor<Scalar> {
     guard let store, let weight else { preconditionFailure("Conv1D: forward before build") }
     let C = inputChannels, K = kernelSize, F = filters, s = strides, d = dilation
@@ -128,6 +130,8 @@ public final class Conv1DLayer<Scalar: TensorScalar>: Layer {
     return y
   }
 
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public func backward(_ dY: Tensor<Scalar>) -> Tensor<Scalar> {
     guard let store, let weight else { preconditionFailure("Conv1D: backward before build") }
     let C = inputChannels, K = kernelSize, F = filters, s = strides, d = dilation

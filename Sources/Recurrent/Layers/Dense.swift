@@ -49,6 +49,8 @@ public final class DenseLayer<Scalar: TensorScalar>: Layer {
     return Array(inputShape.dropLast()) + [units]
   }
 
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public func forward(_ x: Tensor<Scalar>, context: LayerContext<Scalar>) -> Tensor<Scalar> {
     guard let store, let weight else { preconditionFailure("Dense: forward before build") }
     let I = inputFeatures, O = units
@@ -71,6 +73,8 @@ public final class DenseLayer<Scalar: TensorScalar>: Layer {
     return y
   }
 
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public func backward(_ dY: Tensor<Scalar>) -> Tensor<Scalar> {
     guard let store, let weight else { preconditionFailure("Dense: backward before build") }
     precondition(dY.shape == output.shape, "Dense.backward: gradient must be \(output.shape), got \(dY.shape)")

@@ -26,6 +26,8 @@ public final class DropoutLayer<Scalar: TensorScalar>: Layer {
     return inputShape
   }
 
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public func forward(_ x: Tensor<Scalar>, context: LayerContext<Scalar>) -> Tensor<Scalar> {
     shape = x.shape
     guard context.training, rate > 0 else {
@@ -44,6 +46,8 @@ public final class DropoutLayer<Scalar: TensorScalar>: Layer {
     return y
   }
 
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public func backward(_ dY: Tensor<Scalar>) -> Tensor<Scalar> {
     precondition(dY.shape == shape, "Dropout.backward: gradient must be \(shape), got \(dY.shape)")
     guard maskedCount >= 0 else { return dY }  // reverses y = x

@@ -80,6 +80,8 @@ public final class EmbeddingLayer<Scalar: TensorScalar>: Layer, InputValidatingL
     v >= 0 && v < Scalar(vocabularySize) && v == v.rounded(.towardZero)
   }
 
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public func forward(_ x: Tensor<Scalar>, context: LayerContext<Scalar>) -> Tensor<Scalar> {
     guard let store, let weight else { preconditionFailure("Embedding: forward before build") }
     precondition(x.rank == 2, "\(label) expects token ids [batch, steps], got \(x.shape)")
@@ -109,6 +111,8 @@ public final class EmbeddingLayer<Scalar: TensorScalar>: Layer, InputValidatingL
     return y
   }
 
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public func backward(_ dY: Tensor<Scalar>) -> Tensor<Scalar> {
     guard let store, let weight else { preconditionFailure("Embedding: backward before build") }
     let B = ids.shape[0], T = ids.shape[1], D = dimension

@@ -44,6 +44,8 @@ public final class LayerNormLayer<Scalar: TensorScalar>: Layer {
     return inputShape
   }
 
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public func forward(_ x: Tensor<Scalar>, context: LayerContext<Scalar>) -> Tensor<Scalar> {
     guard let store, let weight, let bias else { preconditionFailure("LayerNorm: forward before build") }
     let F = features
@@ -79,6 +81,8 @@ public final class LayerNormLayer<Scalar: TensorScalar>: Layer {
     return y
   }
 
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public func backward(_ dY: Tensor<Scalar>) -> Tensor<Scalar> {
     guard let store, let weight, let bias else { preconditionFailure("LayerNorm: backward before build") }
     precondition(dY.shape == shape, "LayerNorm.backward: gradient must be \(shape), got \(dY.shape)")

@@ -1,5 +1,12 @@
 /// Shared pieces of the non-recurrent layers: the activation functions, the padding modes of
 /// the windowed layers, and small build-time helpers.
+///
+/// Performance note: the layers are generic over `Scalar`, and a caller in another module (or
+/// behind `any Layer<Float>`) runs the unspecialised generic body, where every `+` and `*` is a
+/// witness-table call. Each layer's `forward` / `backward` therefore carries
+/// `@_specialize(where Scalar == Float)` and `(... == Double)`, so those calls dispatch to
+/// specialised code (release build, [32, 100, 64] input: LayerNorm forward + backward 130 ms ->
+/// 1.5 ms, Conv1D 108 ms -> ~20 ms, the rest being GEMM).
 
 // MARK: - Activations
 
@@ -17,6 +24,8 @@ public enum ActivationFunction: String, Sendable, CaseIterable, Codable {
   case linear, relu, tanh, sigmoid, softmax
 
   /// `z <- f(z)` in place for `rows` rows of `cols` values (softmax normalises each row).
+  @_specialize(where S == Float)
+  @_specialize(where S == Double)
   public func apply<S: TensorScalar>(_ z: UnsafeMutablePointer<S>, rows: Int, cols: Int) {
     let count = rows * cols
     switch self {
@@ -40,6 +49,8 @@ public enum ActivationFunction: String, Sendable, CaseIterable, Codable {
   }
 
   /// `dz = f'(z) * dy` from the activated output `y` (`dz` may alias `dy`).
+  @_specialize(where S == Float)
+  @_specialize(where S == Double)
   public func backward<S: TensorScalar>(
     output y: UnsafePointer<S>, outputGradient dy: UnsafePointer<S>, into dz: UnsafeMutablePointer<S>,
     rows: Int, cols: Int

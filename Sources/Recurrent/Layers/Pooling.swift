@@ -37,6 +37,8 @@ public final class MaxPool1DLayer<Scalar: TensorScalar>: Layer {
     return [T2, C]
   }
 
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public func forward(_ x: Tensor<Scalar>, context: LayerContext<Scalar>) -> Tensor<Scalar> {
     precondition(x.rank == 3, "\(label) expects input [batch, steps, channels], got \(x.shape)")
     let B = x.shape[0], T = x.shape[1], C = x.shape[2], P = poolSize, s = strides
@@ -73,6 +75,8 @@ public final class MaxPool1DLayer<Scalar: TensorScalar>: Layer {
     return y
   }
 
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public func backward(_ dY: Tensor<Scalar>) -> Tensor<Scalar> {
     let B = inputShape[0], C = inputShape[2], T2 = outputLength
     precondition(dY.shape == [B, T2, C], "MaxPool1D.backward: gradient must be \([B, T2, C]), got \(dY.shape)")
@@ -111,6 +115,8 @@ public final class GlobalAveragePooling1DLayer<Scalar: TensorScalar>: Layer {
     [try LayerSupport.sequenceShape(inputShape, "GlobalAveragePooling1D").channels]
   }
 
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public func forward(_ x: Tensor<Scalar>, context: LayerContext<Scalar>) -> Tensor<Scalar> {
     precondition(x.rank == 3, "GlobalAveragePooling1D expects input [batch, steps, channels], got \(x.shape)")
     let B = x.shape[0], T = x.shape[1], C = x.shape[2]
@@ -134,6 +140,8 @@ public final class GlobalAveragePooling1DLayer<Scalar: TensorScalar>: Layer {
     return y
   }
 
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public func backward(_ dY: Tensor<Scalar>) -> Tensor<Scalar> {
     let B = inputShape[0], T = inputShape[1], C = inputShape[2]
     precondition(dY.shape == [B, C], "GlobalAveragePooling1D.backward: gradient must be \([B, C]), got \(dY.shape)")
@@ -176,6 +184,8 @@ public final class GlobalMaxPooling1DLayer<Scalar: TensorScalar>: Layer {
     [try LayerSupport.sequenceShape(inputShape, "GlobalMaxPooling1D").channels]
   }
 
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public func forward(_ x: Tensor<Scalar>, context: LayerContext<Scalar>) -> Tensor<Scalar> {
     precondition(x.rank == 3, "GlobalMaxPooling1D expects input [batch, steps, channels], got \(x.shape)")
     let B = x.shape[0], T = x.shape[1], C = x.shape[2]
@@ -205,6 +215,8 @@ public final class GlobalMaxPooling1DLayer<Scalar: TensorScalar>: Layer {
     return y
   }
 
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public func backward(_ dY: Tensor<Scalar>) -> Tensor<Scalar> {
     let B = inputShape[0], C = inputShape[2]
     precondition(dY.shape == [B, C], "GlobalMaxPooling1D.backward: gradient must be \([B, C]), got \(dY.shape)")

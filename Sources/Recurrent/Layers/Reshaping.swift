@@ -25,6 +25,8 @@ public final class RepeatVectorLayer<Scalar: TensorScalar>: Layer {
     return [count, inputShape[0]]
   }
 
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public func forward(_ x: Tensor<Scalar>, context: LayerContext<Scalar>) -> Tensor<Scalar> {
     precondition(x.rank == 2, "RepeatVector(count: \(count)) expects input [batch, features], got \(x.shape)")
     let B = x.shape[0], F = x.shape[1], T = count
@@ -41,6 +43,8 @@ public final class RepeatVectorLayer<Scalar: TensorScalar>: Layer {
     return y
   }
 
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public func backward(_ dY: Tensor<Scalar>) -> Tensor<Scalar> {
     let B = batch, F = features, T = count
     precondition(dY.shape == [B, T, F], "RepeatVector.backward: gradient must be \([B, T, F]), got \(dY.shape)")
@@ -74,6 +78,8 @@ public final class FlattenLayer<Scalar: TensorScalar>: Layer {
     [inputShape.reduce(1, *)]
   }
 
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public func forward(_ x: Tensor<Scalar>, context: LayerContext<Scalar>) -> Tensor<Scalar> {
     precondition(x.rank >= 1, "Flatten expects input [batch, ...], got \(x.shape)")
     inputShape = x.shape
@@ -81,6 +87,8 @@ public final class FlattenLayer<Scalar: TensorScalar>: Layer {
     return x.reshaped(to: [x.shape[0], x.shape.dropFirst().reduce(1, *)])
   }
 
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public func backward(_ dY: Tensor<Scalar>) -> Tensor<Scalar> {
     precondition(dY.count == inputShape.reduce(1, *), "Flatten.backward: gradient \(dY.shape) does not fit \(inputShape)")
     return dY.reshaped(to: inputShape)  // reverses the reshape

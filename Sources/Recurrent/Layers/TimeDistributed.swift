@@ -31,6 +31,8 @@ public final class TimeDistributedLayer<Scalar: TensorScalar>: Layer {
     return [inputShape[0]] + out
   }
 
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public func forward(_ x: Tensor<Scalar>, context: LayerContext<Scalar>) -> Tensor<Scalar> {
     precondition(x.rank >= 3, "TimeDistributed(\(inner.kind)) expects input [batch, steps, ...], got \(x.shape)")
     let B = x.shape[0], T = x.shape[1]
@@ -43,6 +45,8 @@ public final class TimeDistributedLayer<Scalar: TensorScalar>: Layer {
     return y.reshaped(to: [B, T] + y.shape.dropFirst())
   }
 
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public func backward(_ dY: Tensor<Scalar>) -> Tensor<Scalar> {
     let B = dY.shape[0], T = steps
     precondition(dY.rank >= 2 && dY.shape[1] == T, "TimeDistributed.backward: gradient \(dY.shape) has no \(T) steps")
