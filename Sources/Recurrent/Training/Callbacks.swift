@@ -63,7 +63,7 @@ public final class EarlyStopping: Callback {
       if restoreBestWeights { bestWeights = model.parameterSnapshot() }
     } else {
       wait += 1
-      if wait > patience {
+      if wait >= patience {
         stoppedEpoch = epoch
         model.stopTraining = true
       }

@@ -53,7 +53,8 @@ public final class Sequential<Scalar: TensorScalar> {
   /// does not accept its input shape, naming the layer.
   public func build(inputShape: [Int]) throws {
     if let built = self.inputShape {
-      guard Self.compatible(built, inputShape) else {
+      let tokenInput = layers.first is any InputValidatingLayer<Scalar>
+      guard Self.compatible(built, inputShape) || (tokenInput && built.count == 1 && inputShape.count == 1) else {
         throw RecurrentError.shapeMismatch("model was built for input \(built), got \(inputShape)")
       }
       return
@@ -74,7 +75,8 @@ public final class Sequential<Scalar: TensorScalar> {
     layerOutputShapes = shapes
   }
 
-  /// Sequence length may differ from call to call; every other axis must match.
+  /// Sequence length may differ from call to call (for token ids [T] too); every other axis
+  /// must match.
   static func compatible(_ built: [Int], _ new: [Int]) -> Bool {
     guard built.count == new.count else { return false }
     if built.count >= 2 { return Array(built.dropFirst()) == Array(new.dropFirst()) }
