@@ -73,8 +73,9 @@ static void RK_FN(macro_kernel)(const RK_KSET *ks, long mc, long nc, long kc, co
   }
 }
 
-/// The K block size: KC, balanced so the last block is not tiny.
-static long RK_FN(kc_block)(const RK_KSET *ks, long K) { return RK_FN(balanced_block)(K, ks->kc, 1); }
+/// The K block size: at most KC, balanced so the last block is not tiny, a multiple of 8 (the
+/// transposing packs work on 8 (float) / 4 (double) values of K at a time).
+static long RK_FN(kc_block)(const RK_KSET *ks, long K) { return RK_FN(balanced_block)(K, ks->kc, 8); }
 
 /// Single-threaded blocked GEMM on one (sub)problem. Returns 0, or -1 if scratch allocation failed.
 static int RK_FN(gemm_serial)(const RK_KSET *ks, int transA, int transB, long M, long N, long K,

@@ -92,7 +92,7 @@ private struct ReferenceProducts {
             while ai < end {
               let t = a[ai] * bt[bj]
               s += t
-              sa += abs(t)
+              sa += t < 0 ? -t : t  // not the generic abs: this loop is hot in debug builds
               ai += 1
               bj += 1
             }
@@ -174,17 +174,19 @@ private func expectMatches<T: TensorScalar>(
 }
 
 /// Runs every ISA (and, if `threads` has several values, thread count) on one problem.
+/// `portableThreads` (default `threads`) trims the slow (-O0) portable runs of big problems.
 @discardableResult
 private func checkAllPaths<T: TensorScalar>(
-  _: T.Type, _ p: GEMMProblem, seed: UInt64, threads: [Int] = [1], fillC: T? = nil,
-  products: ReferenceProducts? = nil, sourceLocation: SourceLocation = #_sourceLocation
+  _: T.Type, _ p: GEMMProblem, seed: UInt64, threads: [Int] = [1], portableThreads: [Int]? = nil,
+  fillC: T? = nil, products: ReferenceProducts? = nil,
+  sourceLocation: SourceLocation = #_sourceLocation
 ) -> ReferenceProducts {
   let x = GEMMInputs<T>(p, seed: seed, fillC: fillC)
   let prod = products ?? ReferenceProducts(p, x)
   let ref = referenceGEMM(p, x, products: prod)
   for portable in [false, true] {
     ComputeSettings.forcePortableKernels(portable)
-    for t in threads {
+    for t in portable ? portableThreads ?? threads : threads {
       ComputeSettings.threadCount = t
       expectMatches(
         runGEMM(p, x), ref, p, x, "\(ComputeSettings.activeInstructionSet), \(t) threads",
@@ -305,8 +307,22 @@ struct GEMMTests {
         let p = GEMMProblem(
           transA: ta, transB: tb, m: 300, n: 257, k: 513, alpha: t % 2 == 0 ? 1 : -0.5,
           beta: t < 2 ? 0.5 : 1, padA: 3, padB: 1, padC: 2)
-        floatProducts = checkAllPaths(Float.self, p, seed: 30, threads: [1, 2], products: floatProducts)
-        doubleProducts = checkAllPaths(Double.self, p, seed: 40, threads: [1, 2], products: doubleProducts)
+        floatProducts = checkAllPaths(
+          Float.self, p, seed: 30, threads: [1, 2], portableThreads: [2], products: floatProducts)
+        doubleProducts = checkAllPaths(
+          Double.self, p, seed: 40, threads: [1, 2], portableThreads: [2], products: doubleProducts)
+      }
+    }
+  }
+
+  /// N wider than one NC block of every kernel set (4080 AVX2, 2048 portable), with M above one
+  /// MC block, so the jc loop and the shared-B thread mode run over several column blocks.
+  @Test func wideNSeveralColumnBlocks() {
+    withDefaultSettings {
+      for (ta, tb) in [(false, false), (true, true)] {
+        let p = GEMMProblem(
+          transA: ta, transB: tb, m: 150, n: 4100, k: 20, alpha: -0.5, beta: 0.5, padB: 3, padC: 1)
+        checkAllPaths(Float.self, p, seed: 90, threads: [1, 2], portableThreads: [2])
       }
     }
   }
