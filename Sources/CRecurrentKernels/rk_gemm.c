@@ -29,10 +29,12 @@ static const rk_dkernels *rk_dkernels_for(rk_isa isa) {
   return &rk_dkernels_portable;
 }
 
-/// Below this many multiply-adds (M*N*K) a GEMM runs on the calling thread only.
-#define RK_GEMM_MT_MIN 32768L
+/// Below this many multiply-adds (M*N*K, ~3 us on one core) a GEMM runs on the calling thread.
+#define RK_GEMM_MT_MIN 131072L
 /// Each thread should get at least this many multiply-adds.
-#define RK_GEMM_MT_PER_THREAD 32768L
+#define RK_GEMM_MT_PER_THREAD 65536L
+/// Longest the caller waits for workers to join a GEMM (see rk_pool_run).
+#define RK_GEMM_MAX_JOIN_WAIT_NS 1000000L
 /// Each thread needs at least this many rows of C to use the shared-B (M split) mode.
 #define RK_GEMM_SHARED_MIN_ROWS 48L
 /// Below this many multiply-adds the plain loops beat packing.

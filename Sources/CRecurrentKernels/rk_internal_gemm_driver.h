@@ -159,15 +159,15 @@ typedef struct {
   const RK_T *A, *B;
   RK_T *C;
   long lda, ldb, ldc;
-  int tm, tn;  // thread grid of independent sub-GEMMs (shared == 0)
-  // shared == 1: the threads split M and share each packed B block (two buffers, alternating).
+  // shared == 1: the threads split M and share each packed B block (two buffers, alternating);
+  // shared == 0: each thread runs an independent sub-GEMM on its cell of a thread grid.
   int shared;
   long kc_max, nc_max;
   RK_T *Bbuf[2];
-  rk_barrier barrier;
 } RK_FN(job);
 
 static void RK_FN(run_part)(const RK_FN(job) *jb, int tid, int tm, int tn) {
+  if (tid >= tm * tn) return;
   const int ti = tid / tn, tj = tid % tn;
   const long m0 = RK_FN(split_start)(jb->M, jb->ks->mr, tm, ti);
   const long m1 = RK_FN(split_start)(jb->M, jb->ks->mr, tm, ti + 1);
@@ -188,7 +188,7 @@ static void RK_FN(run_part)(const RK_FN(job) *jb, int tid, int tm, int tn) {
 /// (its own packed A). Alternating two B buffers makes one barrier per block enough: passing
 /// barrier i means every thread has finished computing with block i - 1, whose buffer block
 /// i + 1 reuses.
-static void RK_FN(run_shared)(RK_FN(job) *jb, int tid, int nt) {
+static void RK_FN(run_shared)(const RK_FN(job) *jb, int tid, int nt) {
   const RK_KSET *ks = jb->ks;
   const long mr = ks->mr, nr = ks->nr, M = jb->M, N = jb->N, K = jb->K;
   const long m0 = RK_FN(split_start)(M, mr, nt, tid), m1 = RK_FN(split_start)(M, mr, nt, tid + 1);
@@ -212,7 +212,7 @@ static void RK_FN(run_shared)(RK_FN(job) *jb, int tid, int nt) {
                    jb->transB ? jb->B + j0 * jb->ldb + pc : jb->B + pc * jb->ldb + j0, jb->ldb,
                    Bp + p0 * nr * kc);
       }
-      rk_barrier_wait(&jb->barrier);
+      rk_pool_barrier(nt);
       for (long ic = m0; ic < m1; ic += mc_max) {
         const long mc = m1 - ic < mc_max ? m1 - ic : mc_max;
         RK_T *C = jb->C + ic * jb->ldc + jc;
@@ -229,16 +229,6 @@ static void RK_FN(run_shared)(RK_FN(job) *jb, int tid, int nt) {
       }
     }
   }
-}
-
-static void RK_FN(task)(void *ctx, int tid, int nthreads) {
-  RK_FN(job) *jb = ctx;
-  if (jb->shared && nthreads > 1)
-    RK_FN(run_shared)(jb, tid, nthreads);
-  else if (nthreads == jb->tm * jb->tn)
-    RK_FN(run_part)(jb, tid, jb->tm, jb->tn);
-  else  // the pool was busy: this thread does everything
-    RK_FN(run_part)(jb, 0, 1, 1);
 }
 
 /// Chooses the thread grid tm x tn for `nt` threads minimising repeated packing.
@@ -264,6 +254,20 @@ static void RK_FN(choose_grid)(const RK_KSET *ks, long M, long N, int nt, int *t
   }
 }
 
+/// The parallel region: the team size is known only here (workers that arrive late skip).
+static void RK_FN(task)(void *ctx, int tid, int nthreads) {
+  const RK_FN(job) *jb = ctx;
+  if (nthreads == 1) {
+    RK_FN(run_part)(jb, 0, 1, 1);
+  } else if (jb->shared) {
+    RK_FN(run_shared)(jb, tid, nthreads);
+  } else {
+    int tm, tn;
+    RK_FN(choose_grid)(jb->ks, jb->M, jb->N, nthreads, &tm, &tn);
+    RK_FN(run_part)(jb, tid, tm, tn);
+  }
+}
+
 void RK_PUBLIC_NAME(int transA, int transB, long M, long N, long K, RK_T alpha, const RK_T *A,
                     long lda, const RK_T *B, long ldb, RK_T beta, RK_T *C, long ldc) {
   if (M <= 0 || N <= 0) return;
@@ -281,11 +285,19 @@ void RK_PUBLIC_NAME(int transA, int transB, long M, long N, long K, RK_T alpha, 
   const RK_KSET *ks = RK_FN(kernels_for)(rk_active_isa());
   RK_FN(job) jb = {.ks = ks, .transA = transA, .transB = transB, .M = M, .N = N, .K = K,
                    .alpha = alpha, .beta = beta, .A = A, .B = B, .C = C,
-                   .lda = lda, .ldb = ldb, .ldc = ldc, .tm = 1, .tn = 1};
+                   .lda = lda, .ldb = ldb, .ldc = ldc};
   int nt = work < RK_GEMM_MT_MIN ? 1 : rk_get_num_threads();
   if (nt > 1 && work / nt < RK_GEMM_MT_PER_THREAD) nt = (int)(work / RK_GEMM_MT_PER_THREAD);
-  if (nt < 1) nt = 1;
-  if (nt > 1 && M >= (long)nt * RK_GEMM_SHARED_MIN_ROWS) {
+  if (nt > 1) {
+    int tm, tn;
+    RK_FN(choose_grid)(ks, M, N, nt, &tm, &tn);
+    if (tm * tn == 1) nt = 1;  // too few micro-panels to split
+  }
+  if (nt <= 1) {
+    RK_FN(run_part)(&jb, 0, 1, 1);
+    return;
+  }
+  if (M >= (long)nt * RK_GEMM_SHARED_MIN_ROWS) {
     // Enough rows per thread: split M and share the packed B blocks.
     jb.kc_max = RK_FN(kc_block)(ks, K);
     jb.nc_max = (N + ks->nr - 1) / ks->nr * ks->nr;
@@ -293,20 +305,11 @@ void RK_PUBLIC_NAME(int transA, int transB, long M, long N, long K, RK_T alpha, 
     const size_t bbytes = (size_t)(jb.nc_max * jb.kc_max + RK_PACK_SLACK) * sizeof(RK_T);
     jb.Bbuf[0] = rk_scratch(2, bbytes);
     jb.Bbuf[1] = rk_scratch(3, bbytes);
-    if (jb.Bbuf[0] && jb.Bbuf[1]) {
-      jb.shared = 1;
-      rk_barrier_init(&jb.barrier, nt);
-      rk_pool_run(RK_FN(task), &jb, nt);  // if the pool is busy, the task runs serially
-      return;
-    }
+    jb.shared = jb.Bbuf[0] && jb.Bbuf[1];
   }
-  if (nt > 1) {
-    RK_FN(choose_grid)(ks, M, N, nt, &jb.tm, &jb.tn);
-    nt = jb.tm * jb.tn;  // may be 1 if the problem has too few panels
-  }
-  if (nt <= 1) {
-    RK_FN(run_part)(&jb, 0, 1, 1);
-    return;
-  }
-  rk_pool_run(RK_FN(task), &jb, nt);
+  // Workers get a share of the work only if they join within ~1/8 of the single-thread time
+  // (at ~90 GFLOP/s, i.e. work / 45 ns): hot workers join at once, a descheduled one is skipped.
+  long join_wait_ns = work / 45 / 8;
+  if (join_wait_ns > RK_GEMM_MAX_JOIN_WAIT_NS) join_wait_ns = RK_GEMM_MAX_JOIN_WAIT_NS;
+  rk_pool_run(RK_FN(task), &jb, nt, join_wait_ns);
 }

@@ -5,13 +5,20 @@
 // so there is no queueing, no nesting and no deadlock. Workers are created lazily, on the first
 // region that needs them, and live for the rest of the process.
 //
-// Hand-off: the claimer writes the job (fn, ctx, n), sets `remaining` to the number of workers,
-// then bumps `generation` (release) under the mutex and broadcasts. Each worker waits for the
-// generation to change (spinning up to RK_POOL_SPIN_NS, then sleeping on `wake`), runs its share
-// if its tid < n, and decrements `remaining`; the one that reaches 0 signals `done`. The claimer
-// runs share 0 itself, then waits for `remaining == 0` (spin, then `done`). Every worker, needed or
-// not, acknowledges each generation, so the job fields are never rewritten while a worker may
-// still read them, and no generation can be missed.
+// Teams form dynamically, so an oversubscribed machine degrades to "the caller does it all"
+// instead of "the caller waits for a worker the OS has not scheduled":
+//   1. the claimer writes the job (fn, ctx, how many workers it wants) and publishes a new
+//      generation in `team` (generation << 32 | closed bit | joined count), waking sleepers;
+//   2. each worker that sees the new generation while the team is open and not full joins it
+//      with a CAS on `team`, which gives it its member index;
+//   3. the claimer waits until the team is full or `join_wait_ns` has passed, then closes the
+//      team (sets the closed bit); the count at that moment is final: n = joined + 1;
+//   4. every member runs fn(ctx, tid, n); workers count themselves in `finished`, and the
+//      claimer (member 0) returns once all n - 1 have.
+// A worker that arrives after the close (or for a full team) skips the region without touching
+// the job. Job fields are read only by members, after a successful join, and are rewritten only
+// by the next claimer, after every member has finished, so those reads never race. Idle workers
+// spin for RK_POOL_SPIN_NS, then sleep on a condition variable.
 #if !defined(_GNU_SOURCE) && !defined(_POSIX_C_SOURCE) && !defined(__APPLE__)
 #define _POSIX_C_SOURCE 200809L  // clock_gettime under strict -std=c11
 #endif
@@ -39,17 +46,23 @@
 /// between), short enough not to steal a core from other work for long.
 #define RK_POOL_SPIN_NS 200000LL
 
+#define RK_TEAM_GEN(t) ((uint32_t)((t) >> 32))
+#define RK_TEAM_CLOSED ((uint64_t)1 << 31)
+#define RK_TEAM_COUNT(t) ((int)((t) & 0x7fffffff))
+
 static struct {
   pthread_mutex_t mutex;
-  pthread_cond_t wake;  // workers sleep here waiting for a new generation
-  pthread_cond_t done;  // the claimer sleeps here waiting for remaining == 0
-  atomic_uint generation;
-  atomic_int remaining;
+  pthread_cond_t wake;  // idle workers sleep here waiting for a new generation
+  pthread_cond_t done;  // the claimer sleeps here waiting for its members to finish
+  _Atomic uint64_t team;
+  _Atomic int finished;
+  _Atomic int max_workers;  // workers the current region wants
   atomic_flag busy;
-  // The current job; written only by the claimer while every worker is idle.
+  _Atomic int barrier_count;
+  _Atomic unsigned barrier_generation;
+  // The current job; written only by the claimer before publishing, read only by members.
   rk_task_fn fn;
   void *ctx;
-  int n;
   int workers;  // created so far; only the claimer changes it
 } rk_pool = {
     .mutex = PTHREAD_MUTEX_INITIALIZER,
@@ -64,37 +77,54 @@ static int64_t rk_now_ns(void) {
   return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
-typedef struct {
-  int tid;
-  unsigned seen;  // the generation this worker last handled
-} rk_worker_arg;
+/// Waits (spin, then sleep) until the team generation differs from `seen`; returns the word.
+static uint64_t rk_wait_new_generation(uint32_t seen) {
+  uint64_t t = atomic_load_explicit(&rk_pool.team, memory_order_acquire);
+  if (RK_TEAM_GEN(t) != seen) return t;
+  int64_t deadline = rk_now_ns() + RK_POOL_SPIN_NS;
+  for (int spins = 0;; spins++) {
+    RK_CPU_RELAX();
+    t = atomic_load_explicit(&rk_pool.team, memory_order_acquire);
+    if (RK_TEAM_GEN(t) != seen) return t;
+    if ((spins & 63) == 63 && rk_now_ns() > deadline) break;
+  }
+  pthread_mutex_lock(&rk_pool.mutex);
+  while (RK_TEAM_GEN(t = atomic_load_explicit(&rk_pool.team, memory_order_acquire)) == seen)
+    pthread_cond_wait(&rk_pool.wake, &rk_pool.mutex);
+  pthread_mutex_unlock(&rk_pool.mutex);
+  return t;
+}
 
 static void *rk_worker_main(void *p) {
-  rk_worker_arg arg = *(rk_worker_arg *)p;
+  uint32_t seen = *(uint32_t *)p;
   free(p);
   for (;;) {
-    unsigned gen = atomic_load_explicit(&rk_pool.generation, memory_order_acquire);
-    if (gen == arg.seen) {
-      int64_t deadline = rk_now_ns() + RK_POOL_SPIN_NS;
-      for (int spins = 0;; spins++) {
-        RK_CPU_RELAX();
-        gen = atomic_load_explicit(&rk_pool.generation, memory_order_acquire);
-        if (gen != arg.seen) break;
-        if ((spins & 63) == 63 && rk_now_ns() > deadline) break;
-      }
-      if (gen == arg.seen) {
-        pthread_mutex_lock(&rk_pool.mutex);
-        while ((gen = atomic_load_explicit(&rk_pool.generation, memory_order_acquire)) == arg.seen)
-          pthread_cond_wait(&rk_pool.wake, &rk_pool.mutex);
-        pthread_mutex_unlock(&rk_pool.mutex);
+    uint64_t t = rk_wait_new_generation(seen);
+    seen = RK_TEAM_GEN(t);
+    // Join the team of generation `seen` if it is still open and not full.
+    int tid = 0;
+    while (RK_TEAM_GEN(t) == seen && !(t & RK_TEAM_CLOSED)) {
+      if (RK_TEAM_COUNT(t) >= atomic_load_explicit(&rk_pool.max_workers, memory_order_relaxed))
+        break;
+      if (atomic_compare_exchange_weak_explicit(&rk_pool.team, &t, t + 1, memory_order_acq_rel,
+                                                memory_order_acquire)) {
+        tid = RK_TEAM_COUNT(t) + 1;
+        break;
       }
     }
-    arg.seen = gen;
-    rk_task_fn fn = rk_pool.fn;
-    void *ctx = rk_pool.ctx;
-    int n = rk_pool.n;
-    if (arg.tid < n) fn(ctx, arg.tid, n);
-    if (atomic_fetch_sub_explicit(&rk_pool.remaining, 1, memory_order_acq_rel) == 1) {
+    if (tid == 0) continue;  // too late or not needed: skip this region
+    // The claimer closes the team within its join wait; then the count is final.
+    for (int spins = 0; !((t = atomic_load_explicit(&rk_pool.team, memory_order_acquire)) &
+                          RK_TEAM_CLOSED);
+         spins++) {
+      if (spins < 4096)
+        RK_CPU_RELAX();
+      else
+        sched_yield();
+    }
+    const int n = RK_TEAM_COUNT(t) + 1;
+    rk_pool.fn(rk_pool.ctx, tid, n);
+    if (atomic_fetch_add_explicit(&rk_pool.finished, 1, memory_order_acq_rel) + 1 == n - 1) {
       pthread_mutex_lock(&rk_pool.mutex);
       pthread_cond_broadcast(&rk_pool.done);
       pthread_mutex_unlock(&rk_pool.mutex);
@@ -106,19 +136,18 @@ static void *rk_worker_main(void *p) {
 /// Creates workers until there are `want` (called only by the claimer). Returns the count.
 static int rk_pool_grow(int want) {
   while (rk_pool.workers < want) {
-    rk_worker_arg *arg = malloc(sizeof *arg);
-    if (!arg) break;
-    arg->tid = rk_pool.workers + 1;
-    arg->seen = atomic_load_explicit(&rk_pool.generation, memory_order_relaxed);
+    uint32_t *seen = malloc(sizeof *seen);
+    if (!seen) break;
+    *seen = RK_TEAM_GEN(atomic_load_explicit(&rk_pool.team, memory_order_relaxed));
     pthread_attr_t attr;
     pthread_attr_init(&attr);
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
     pthread_attr_setstacksize(&attr, 1 << 20);  // kernels use little stack
     pthread_t thread;
-    int rc = pthread_create(&thread, &attr, rk_worker_main, arg);
+    int rc = pthread_create(&thread, &attr, rk_worker_main, seen);
     pthread_attr_destroy(&attr);
     if (rc != 0) {
-      free(arg);
+      free(seen);
       break;
     }
     rk_pool.workers++;
@@ -126,36 +155,58 @@ static int rk_pool_grow(int want) {
   return rk_pool.workers;
 }
 
-int rk_pool_run(rk_task_fn fn, void *ctx, int nthreads) {
+int rk_pool_run(rk_task_fn fn, void *ctx, int nthreads, long join_wait_ns) {
   if (nthreads > RK_POOL_MAX_THREADS) nthreads = RK_POOL_MAX_THREADS;
   if (nthreads <= 1 || atomic_flag_test_and_set_explicit(&rk_pool.busy, memory_order_acquire)) {
     fn(ctx, 0, 1);
     return 1;
   }
-  int workers = rk_pool_grow(nthreads - 1);
-  if (workers + 1 < nthreads) {  // could not create enough threads: all or nothing
+  int want = rk_pool_grow(nthreads - 1);
+  if (want > nthreads - 1) want = nthreads - 1;
+  if (want < 1) {
     atomic_flag_clear_explicit(&rk_pool.busy, memory_order_release);
     fn(ctx, 0, 1);
     return 1;
   }
+  // 1. Publish.
   rk_pool.fn = fn;
   rk_pool.ctx = ctx;
-  rk_pool.n = nthreads;
-  atomic_store_explicit(&rk_pool.remaining, workers, memory_order_relaxed);
+  atomic_store_explicit(&rk_pool.max_workers, want, memory_order_relaxed);
+  atomic_store_explicit(&rk_pool.finished, 0, memory_order_relaxed);
+  atomic_store_explicit(&rk_pool.barrier_count, 0, memory_order_relaxed);
+  const uint32_t gen =
+      RK_TEAM_GEN(atomic_load_explicit(&rk_pool.team, memory_order_relaxed)) + 1;
   pthread_mutex_lock(&rk_pool.mutex);
-  atomic_fetch_add_explicit(&rk_pool.generation, 1, memory_order_release);
+  atomic_store_explicit(&rk_pool.team, (uint64_t)gen << 32, memory_order_release);
   pthread_cond_broadcast(&rk_pool.wake);
   pthread_mutex_unlock(&rk_pool.mutex);
 
-  fn(ctx, 0, nthreads);
+  // 3. Wait for the team to fill, at most join_wait_ns, then close it.
+  uint64_t t = atomic_load_explicit(&rk_pool.team, memory_order_acquire);
+  if (RK_TEAM_COUNT(t) < want && join_wait_ns > 0) {
+    const int64_t deadline = rk_now_ns() + join_wait_ns;
+    for (int spins = 0; RK_TEAM_COUNT(atomic_load_explicit(&rk_pool.team, memory_order_acquire)) < want;
+         spins++) {
+      RK_CPU_RELAX();
+      if ((spins & 15) == 15 && rk_now_ns() > deadline) break;
+    }
+  }
+  t = atomic_load_explicit(&rk_pool.team, memory_order_acquire);
+  while (!atomic_compare_exchange_weak_explicit(&rk_pool.team, &t, t | RK_TEAM_CLOSED,
+                                                memory_order_acq_rel, memory_order_acquire)) {
+  }
+  const int n = RK_TEAM_COUNT(t) + 1;
 
-  if (atomic_load_explicit(&rk_pool.remaining, memory_order_acquire) != 0) {
-    int64_t deadline = rk_now_ns() + RK_POOL_SPIN_NS;
-    for (int spins = 0; atomic_load_explicit(&rk_pool.remaining, memory_order_acquire) != 0; spins++) {
+  // 4. Run share 0, then wait for the members.
+  fn(ctx, 0, n);
+  if (n > 1 && atomic_load_explicit(&rk_pool.finished, memory_order_acquire) != n - 1) {
+    const int64_t deadline = rk_now_ns() + RK_POOL_SPIN_NS;
+    for (int spins = 0; atomic_load_explicit(&rk_pool.finished, memory_order_acquire) != n - 1;
+         spins++) {
       RK_CPU_RELAX();
       if ((spins & 63) == 63 && rk_now_ns() > deadline) {
         pthread_mutex_lock(&rk_pool.mutex);
-        while (atomic_load_explicit(&rk_pool.remaining, memory_order_acquire) != 0)
+        while (atomic_load_explicit(&rk_pool.finished, memory_order_acquire) != n - 1)
           pthread_cond_wait(&rk_pool.done, &rk_pool.mutex);
         pthread_mutex_unlock(&rk_pool.mutex);
         break;
@@ -163,25 +214,19 @@ int rk_pool_run(rk_task_fn fn, void *ctx, int nthreads) {
     }
   }
   atomic_flag_clear_explicit(&rk_pool.busy, memory_order_release);
-  return nthreads;
+  return n;
 }
 
-// ---- Barrier ----
-
-void rk_barrier_init(rk_barrier *b, int n) {
-  atomic_init(&b->count, 0);
-  atomic_init(&b->generation, 0);
-  b->n = n;
-}
-
-void rk_barrier_wait(rk_barrier *b) {
-  unsigned gen = atomic_load_explicit(&b->generation, memory_order_acquire);
-  if (atomic_fetch_add_explicit(&b->count, 1, memory_order_acq_rel) == b->n - 1) {
-    atomic_store_explicit(&b->count, 0, memory_order_relaxed);
-    atomic_fetch_add_explicit(&b->generation, 1, memory_order_release);
+void rk_pool_barrier(int nthreads) {
+  if (nthreads <= 1) return;
+  unsigned gen = atomic_load_explicit(&rk_pool.barrier_generation, memory_order_acquire);
+  if (atomic_fetch_add_explicit(&rk_pool.barrier_count, 1, memory_order_acq_rel) == nthreads - 1) {
+    atomic_store_explicit(&rk_pool.barrier_count, 0, memory_order_relaxed);
+    atomic_fetch_add_explicit(&rk_pool.barrier_generation, 1, memory_order_release);
     return;
   }
-  for (int spins = 0; atomic_load_explicit(&b->generation, memory_order_acquire) == gen; spins++) {
+  for (int spins = 0;
+       atomic_load_explicit(&rk_pool.barrier_generation, memory_order_acquire) == gen; spins++) {
     if (spins < 4096)
       RK_CPU_RELAX();
     else
