@@ -25,6 +25,8 @@ public struct CategoricalCrossentropy: Loss {
     self.fromLogits = fromLogits
   }
 
+  @_specialize(where S == Float)
+  @_specialize(where S == Double)
   public func compute<S: TensorScalar>(
     prediction: Tensor<S>, target: Tensor<S>, mask: Tensor<S>?
   ) throws -> (value: Double, gradient: Tensor<S>) {
@@ -39,7 +41,7 @@ public struct CategoricalCrossentropy: Loss {
         let y = targets.baseAddress! + position * C
         var l = 0.0
         if fromLogits {
-          let (m, logSum) = LossSupport.logSumExp(x, count: C)
+          let (m, sum, logSum) = LossSupport.shiftedExp(x, count: C, into: dx)
           var ySum = 0.0
           for c in 0..<C {
             let yc = Double(y[c])
@@ -48,7 +50,7 @@ public struct CategoricalCrossentropy: Loss {
             if yc != 0 { l += yc * ((m - Double(x[c])) + logSum) }
           }
           for c in 0..<C {
-            let softmax = _exp(Double(x[c]) - m - logSum)
+            let softmax = Double(dx[c]) / sum
             dx[c] = S(g * (softmax * ySum - Double(y[c])))
           }
         } else {

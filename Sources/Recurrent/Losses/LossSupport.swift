@@ -112,14 +112,40 @@ enum LossSupport {
     return (sum * scale, gradient)
   }
 
-  /// max_c x[c] and log(sum_c exp(x[c] - max)) for one row of `count` logits.
+  /// `reduce` for an `ElementwiseLoss`: `f` gives one element's loss and derivative. A
+  /// separate function so it can be specialised for Float and Double without the loss type.
+  @_specialize(where S == Float)
+  @_specialize(where S == Double)
+  static func elementwise<S: TensorScalar>(
+    _ loss: String, prediction: Tensor<S>, target: Tensor<S>, mask: Tensor<S>?,
+    _ f: (_ prediction: Double, _ target: Double) -> (value: Double, derivative: Double)
+  ) throws -> (value: Double, gradient: Tensor<S>) {
+    try checkSameShape(loss, prediction: prediction.shape, target: target.shape)
+    return try target.withUnsafeBufferPointer { y in
+      try reduce(loss, prediction: prediction, mask: mask, elementShape: prediction.shape) { e, x, dx, g in
+        let (value, derivative) = f(Double(x[0]), Double(y[e]))
+        dx[0] = S(g * derivative)
+        return value
+      }
+    }
+  }
+
+  /// For one row of `count` logits: writes exp(x[c] - max) into `e` (the caller turns it into
+  /// the softmax, e[c] / sum, so each exp is taken once) and returns max_c x[c], the sum, and
+  /// log(sum) (so log-sum-exp = max + logSum without overflow).
   @inline(__always)
-  static func logSumExp<S: TensorScalar>(_ x: UnsafePointer<S>, count: Int) -> (max: Double, logSum: Double) {
+  static func shiftedExp<S: TensorScalar>(
+    _ x: UnsafePointer<S>, count: Int, into e: UnsafeMutablePointer<S>
+  ) -> (max: Double, sum: Double, logSum: Double) {
     var m = -Double.infinity
     for c in 0..<count { m = Swift.max(m, Double(x[c])) }
     var sum = 0.0
-    for c in 0..<count { sum += _exp(Double(x[c]) - m) }
-    return (m, _log(sum))
+    for c in 0..<count {
+      let ec = _exp(Double(x[c]) - m)
+      e[c] = S(ec)
+      sum += ec
+    }
+    return (m, sum, _log(sum))
   }
 
   /// "[i, j, k]" for flat index `flat` of a row-major `shape`.
@@ -143,16 +169,21 @@ public protocol ElementwiseLoss: Loss {
 
 extension ElementwiseLoss {
   /// The weighted mean of `elementLoss` over every element (see `Loss` for masks).
+  /// (Specialised for the built-in losses: generic code would convert every scalar through
+  /// protocol witnesses, ~4x slower.)
+  @_specialize(where Self == MeanSquaredError, S == Float)
+  @_specialize(where Self == MeanSquaredError, S == Double)
+  @_specialize(where Self == MeanAbsoluteError, S == Float)
+  @_specialize(where Self == MeanAbsoluteError, S == Double)
+  @_specialize(where Self == Huber, S == Float)
+  @_specialize(where Self == Huber, S == Double)
+  @_specialize(where Self == BinaryCrossentropy, S == Float)
+  @_specialize(where Self == BinaryCrossentropy, S == Double)
   public func compute<S: TensorScalar>(
     prediction: Tensor<S>, target: Tensor<S>, mask: Tensor<S>?
   ) throws -> (value: Double, gradient: Tensor<S>) {
-    try LossSupport.checkSameShape(name, prediction: prediction.shape, target: target.shape)
-    return try target.withUnsafeBufferPointer { y in
-      try LossSupport.reduce(name, prediction: prediction, mask: mask, elementShape: prediction.shape) { e, x, dx, g in
-        let (value, derivative) = elementLoss(prediction: Double(x[0]), target: Double(y[e]))
-        dx[0] = S(g * derivative)
-        return value
-      }
+    try LossSupport.elementwise(name, prediction: prediction, target: target, mask: mask) { x, y in
+      elementLoss(prediction: x, target: y)
     }
   }
 }

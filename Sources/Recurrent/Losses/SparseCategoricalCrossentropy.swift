@@ -29,6 +29,8 @@ public struct SparseCategoricalCrossentropy: Loss {
     self.fromLogits = fromLogits
   }
 
+  @_specialize(where S == Float)
+  @_specialize(where S == Double)
   public func compute<S: TensorScalar>(
     prediction: Tensor<S>, target: Tensor<S>, mask: Tensor<S>?
   ) throws -> (value: Double, gradient: Tensor<S>) {
@@ -54,9 +56,9 @@ public struct SparseCategoricalCrossentropy: Loss {
     ) { position, x, dx, g in
       let k = labels[position]
       if fromLogits {
-        let (m, logSum) = LossSupport.logSumExp(x, count: C)
+        let (m, sum, logSum) = LossSupport.shiftedExp(x, count: C, into: dx)
         for c in 0..<C {
-          let softmax = _exp(Double(x[c]) - m - logSum)
+          let softmax = Double(dx[c]) / sum
           dx[c] = S(g * (c == k ? softmax - 1 : softmax))
         }
         return (m - Double(x[k])) + logSum

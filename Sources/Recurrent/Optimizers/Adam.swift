@@ -47,6 +47,8 @@ public final class Adam: ConfigurableOptimizer {
     set { slots.restore(newValue) }
   }
 
+  @_specialize(where S == Float)
+  @_specialize(where S == Double)
   public func step<S: TensorScalar>(_ store: ParameterStore<S>) {
     let s = prepareStep(store)
     let n = store.count, b1 = beta1, b2 = beta2, eps = epsilon, amsgrad = self.amsgrad

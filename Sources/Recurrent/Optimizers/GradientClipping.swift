@@ -3,6 +3,8 @@
 
 /// sqrt(sum x_i^2) for `count` scalars, accumulated in Double; rescaled by the largest magnitude
 /// when the plain sum overflows, so huge finite gradients give a finite norm. NaN if any is NaN.
+@_specialize(where S == Float)
+@_specialize(where S == Double)
 func l2Norm<S: TensorScalar>(_ x: UnsafePointer<S>, count: Int) -> Double {
   var sum = 0.0
   for i in 0..<count {
@@ -26,6 +28,8 @@ func l2Norm<S: TensorScalar>(_ x: UnsafePointer<S>, count: Int) -> Double {
 }
 
 /// The global L2 norm of all gradients in `store`: sqrt(sum over every element of grads^2).
+@_specialize(where S == Float)
+@_specialize(where S == Double)
 public func globalNorm<S: TensorScalar>(of store: ParameterStore<S>) -> Double {
   let n = store.count  // read before withBuffers: it holds exclusive access to params and grads
   return store.withBuffers { _, g in l2Norm(g, count: n) }
@@ -36,6 +40,8 @@ public func globalNorm<S: TensorScalar>(of store: ParameterStore<S>) -> Double {
 ///
 /// A non-finite norm (an inf or NaN gradient) leaves the gradients unchanged; the returned
 /// norm lets the caller notice and skip the step.
+@_specialize(where S == Float)
+@_specialize(where S == Double)
 @discardableResult
 public func clipGlobalNorm<S: TensorScalar>(_ store: ParameterStore<S>, maxNorm: Double) -> Double {
   precondition(maxNorm > 0, "clipGlobalNorm: maxNorm must be > 0, got \(maxNorm)")
@@ -49,6 +55,8 @@ public func clipGlobalNorm<S: TensorScalar>(_ store: ParameterStore<S>, maxNorm:
 }
 
 /// Clips every element of `store.grads` to [-limit, limit] (Keras `clipvalue`). NaN stays NaN.
+@_specialize(where S == Float)
+@_specialize(where S == Double)
 public func clipGradientValues<S: TensorScalar>(_ store: ParameterStore<S>, limit: Double) {
   precondition(limit > 0, "clipGradientValues: limit must be > 0, got \(limit)")
   let high = S(limit), low = -S(limit), n = store.count
@@ -61,6 +69,8 @@ public func clipGradientValues<S: TensorScalar>(_ store: ParameterStore<S>, limi
 
 /// Scales each registered parameter's gradient to L2 norm at most `maxNorm` (Keras `clipnorm`:
 /// per variable), leaving tensors whose norm is already within it, or not finite, unchanged.
+@_specialize(where S == Float)
+@_specialize(where S == Double)
 public func clipParameterNorms<S: TensorScalar>(_ store: ParameterStore<S>, maxNorm: Double) {
   precondition(maxNorm > 0, "clipParameterNorms: maxNorm must be > 0, got \(maxNorm)")
   let parameters = store.parameters

@@ -47,6 +47,8 @@ public final class RMSprop: ConfigurableOptimizer {
     set { slots.restore(newValue) }
   }
 
+  @_specialize(where S == Float)
+  @_specialize(where S == Double)
   public func step<S: TensorScalar>(_ store: ParameterStore<S>) {
     let s = prepareStep(store)
     let n = store.count, lr = s.learningRate, rho = self.rho, mu = momentum, eps = epsilon

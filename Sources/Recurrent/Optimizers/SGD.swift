@@ -38,6 +38,8 @@ public final class SGD: ConfigurableOptimizer {
     set { slots.restore(newValue) }
   }
 
+  @_specialize(where S == Float)
+  @_specialize(where S == Double)
   public func step<S: TensorScalar>(_ store: ParameterStore<S>) {
     let s = prepareStep(store)
     let n = store.count, lr = s.learningRate, mu = momentum, nesterov = self.nesterov
