@@ -5,5 +5,6 @@
 #include "rk_cpu.h"
 #include "rk_gemm.h"
 #include "rk_vmath.h"
+#include "rk_cells.h"
 
 #endif

@@ -1,3 +1,5 @@
+import CRecurrentKernels
+
 /// A recurrent layer: one `RecurrentCell` scanned over a sequence, with forward and
 /// backpropagation through time (BPTT). It is the only owner of the GEMMs.
 ///
@@ -10,6 +12,14 @@
 ///                      dh_{t-1} += dG_h[t] . W_hh     one GEMM per step
 ///               dW_hh += dG_h^T . H[0..<T];  dW_ih += dG_x^T . X;  db_* += colsum(dG_*)
 ///               dX = dG_x . W_ih                     three big GEMMs after the loop
+///
+/// Two implementations of the step, with the same results and the same tape:
+/// - the fused path (Float with `LSTMCell`, `GRUCell` or `SimpleRNNCell`, unless
+///   `usesFusedKernels` is off): the C kernels of `rk_cells.h`. The input GEMM leaves the biases
+///   out; LSTM and SimpleRNN accumulate the recurrent GEMM straight into the step's gate slab
+///   (beta = 1), and the kernel adds b_ih + b_hh, activates and updates the state in one pass;
+/// - the reference path (Double, custom cells, or `usesFusedKernels = false`): the cell's own
+///   Swift `forward` / `backward`, with the bias and the recurrent projection passed separately.
 ///
 /// Parameters, registered in `store` under `name` (plus `suffix`, e.g. "_reverse" for the
 /// backward direction of a bidirectional layer, as PyTorch names it): `<name>.weight_ih` [G*H, I],
@@ -28,6 +38,10 @@ public final class RecurrentLayer<Cell: RecurrentCell, Scalar: TensorScalar> {
   public let weightHH: Parameter
   public let biasIH: Parameter
   public let biasHH: Parameter
+  /// Run Float steps on the fused C kernels when the cell is a built-in one (default). `false`
+  /// runs the cells' Swift kernels instead: the straightforward reference the fused kernels are
+  /// tested against. Double always runs the Swift kernels.
+  public var usesFusedKernels = true
 
   /// The tape used when the caller passes none.
   public let defaultTape = RecurrentTape<Scalar>()
@@ -40,6 +54,9 @@ public final class RecurrentLayer<Cell: RecurrentCell, Scalar: TensorScalar> {
   private let scratch = WorkspaceBuffer<Scalar>()  // [B, G*H]
   private let dX = WorkspaceBuffer<Scalar>()  // [T*B, I]
   private let maskedH = WorkspaceBuffer<Scalar>()  // [B, H] or [T*B, H]: h * recurrent-dropout mask
+  private let biasSum = WorkspaceBuffer<Scalar>()  // [G*H]: b_ih + b_hh (fused LSTM / SimpleRNN)
+  /// The fused kernel for this cell in Float, if there is one.
+  private let fusedKind: FusedKind?
 
   public var gateCount: Int { Cell.gateCount }
 
@@ -61,6 +78,7 @@ public final class RecurrentLayer<Cell: RecurrentCell, Scalar: TensorScalar> {
     weightHH = store.add("\(name).weight_hh\(suffix)", shape: [G, hiddenSize])
     biasIH = store.add("\(name).bias_ih\(suffix)", shape: [G])
     biasHH = store.add("\(name).bias_hh\(suffix)", shape: [G])
+    fusedKind = Scalar.self == Float.self ? FusedKind(cell) : nil
     reinitialize(initialization, generator: &generator)
   }
 
@@ -83,6 +101,9 @@ public final class RecurrentLayer<Cell: RecurrentCell, Scalar: TensorScalar> {
       }
     }
   }
+
+  /// The fused kernel the next forward pass uses, or nil for the cell's Swift kernels.
+  private var fused: FusedKind? { usesFusedKernels ? fusedKind : nil }
 
   // MARK: - Forward
 
@@ -111,12 +132,12 @@ public final class RecurrentLayer<Cell: RecurrentCell, Scalar: TensorScalar> {
     tape.steps = T
     tape.isRecorded = true
     recordMask(mask, batch: B, steps: T, on: tape)
-    let masks = tape.stepIsPartial != nil ? tape.mask.pointer : nil
-    let rmask: UnsafeMutablePointer<Scalar>? = recurrentDropoutMask.map { m in
+    let masks = tape.stepIsPartial != nil ? UnsafePointer(tape.mask.pointer) : nil
+    let rmask: UnsafePointer<Scalar>? = recurrentDropoutMask.map { m in
       precondition(m.shape == [B, H], "RecurrentLayer.forward: recurrentDropoutMask must be \([B, H]), got \(m.shape)")
       let p = tape.recurrentMask.reserve(B * H)
       m.withUnsafeBufferPointer { p.update(from: $0.baseAddress!, count: B * H) }
-      return p
+      return UnsafePointer(p)
     }
     tape.hasRecurrentMask = rmask != nil
     let hm = rmask != nil ? maskedH.reserve(B * H) : nil
@@ -139,19 +160,32 @@ public final class RecurrentLayer<Cell: RecurrentCell, Scalar: TensorScalar> {
         xb.baseAddress!, xs, batch: B, steps: T, features: I, reversed: goBackwards, batchFirstToTimeMajor: true)
     }
 
+    let fused = self.fused
+    tape.usedFusedKernels = fused != nil
     store.withBuffers { params, _ in
       let wih = params + weightIH.offset, whh = params + weightHH.offset
       let bih = params + biasIH.offset, bhh = params + biasHH.offset
-      // G = X . W_ih^T + b_ih                                    gates: [T*B, G*H]
+      // G = X . W_ih^T (+ b_ih on the reference path)              gates: [T*B, G*H]
       Scalar.gemm(
         transA: false, transB: true, m: T * B, n: G, k: I,
         alpha: 1, a: xs, lda: I, b: wih, ldb: I, beta: 0, c: gates, ldc: G)
+      if let kind = fused {
+        let bsum = biasSum.reserve(G)
+        bsum.update(from: bih, count: G)
+        Reductions.axpy(count: G, alpha: 1, bhh, bsum)
+        FusedSteps(
+          kind: kind, B: B, T: T, H: H, gates: gates._f32, hs: hs._f32, cs: cs?._f32, extras: extras?._f32,
+          recurrent: recurrent._f32, maskedH: hm?._f32, whh: whh._f32, biasSum: bsum._f32, bih: bih._f32,
+          bhh: bhh._f32, recurrentMask: rmask?._f32, masks: masks?._f32, stepIsPartial: tape.stepIsPartial
+        ).forward()
+        return
+      }
       Reductions.addRowVector(bih, to: gates, rows: T * B, cols: G)
       for t in 0..<T {
         let hPrev = hs + t * B * H
         var gemmInput = UnsafePointer(hPrev)
         if let rmask, let hm {  // h_{t-1} * m
-          for k in 0..<(B * H) { hm[k] = hPrev[k] * rmask[k] }
+          Reductions.multiply(count: B * H, hPrev, rmask, into: hm)
           gemmInput = UnsafePointer(hm)
         }
         // R = h_{t-1} . W_hh^T                                   recurrent: [B, G*H]
@@ -181,21 +215,25 @@ public final class RecurrentLayer<Cell: RecurrentCell, Scalar: TensorScalar> {
       }
     }
 
-    var sequence = Tensor<Scalar>(shape: [B, T, H])
-    sequence.withUnsafeMutableBufferPointer { out in
-      // Output in processing order: never reversed back (Keras go_backwards semantics).
-      Reductions.swapBatchAndTime(
-        UnsafePointer(hs + B * H), out.baseAddress!, batch: B, steps: T, features: H, reversed: false,
-        batchFirstToTimeMajor: false)
-      // Padded steps output zeros (Keras zero_output_for_mask, PyTorch's padded packed output).
-      if let masks {
-        for t in 0..<T where tape.stepIsPartial![t] {
-          for b in 0..<B where masks[t * B + b] == 0 {
-            (out.baseAddress! + (b * T + t) * H).update(repeating: 0, count: H)
+    // Output in processing order: never reversed back (Keras go_backwards semantics).
+    let sequence = Tensor<Scalar>(
+      shape: [B, T, H],
+      scalars: Array(unsafeUninitializedCapacity: B * T * H) { out, count in
+        if B * T * H > 0 {
+          Reductions.swapBatchAndTime(
+            UnsafePointer(hs + B * H), out.baseAddress!, batch: B, steps: T, features: H, reversed: false,
+            batchFirstToTimeMajor: false)
+          // Padded steps output zeros (Keras zero_output_for_mask, PyTorch's padded packed output).
+          if let masks {
+            for t in 0..<T where tape.stepIsPartial![t] {
+              for b in 0..<B where masks[t * B + b] == 0 {
+                (out.baseAddress! + (b * T + t) * H).update(repeating: 0, count: H)
+              }
+            }
           }
         }
-      }
-    }
+        count = B * T * H
+      })
     let hT = Tensor(shape: [B, H], scalars: Array(UnsafeBufferPointer(start: hs + T * B * H, count: B * H)))
     let cT = cs.map { Tensor(shape: [B, H], scalars: Array(UnsafeBufferPointer(start: $0 + T * B * H, count: B * H))) }
     return RecurrentOutput(sequence: sequence, finalState: RecurrentState(h: hT, c: cT))
@@ -220,20 +258,22 @@ public final class RecurrentLayer<Cell: RecurrentCell, Scalar: TensorScalar> {
     let xs = tape.x.pointer, gates = tape.gates.pointer, hs = tape.h.pointer
     let cs = Cell.hasCellState ? tape.c.pointer : nil
     let extras = Cell.extraSavedPerUnit > 0 ? tape.extra.pointer : nil
-    let masks = tape.stepIsPartial != nil ? tape.mask.pointer : nil
-    let rmask = tape.hasRecurrentMask ? tape.recurrentMask.pointer : nil
+    let masks = tape.stepIsPartial != nil ? UnsafePointer(tape.mask.pointer) : nil
+    let rmask = tape.hasRecurrentMask ? UnsafePointer(tape.recurrentMask.pointer) : nil
 
     let dGx = dGatesInput.reserve(T * B * G)
     let dGh = Cell.splitsRecurrentGradient ? dGatesRecurrent.reserve(T * B * G) : dGx
-    let dHs = dH.zeroed(T * B * H)
+    let dHs = sequenceGradient == nil ? dH.zeroed(T * B * H) : dH.reserve(T * B * H)
     let dh0p = dh0.zeroed(B * H)
     let dcp = Cell.hasCellState ? dc.zeroed(B * H) : nil
     let tmp = scratch.reserve(B * G)
     // dH[t] = dL/dh_{t+1} from the outputs, time-major; plus the final-state gradients.
     if let dY = sequenceGradient {
       dY.withUnsafeBufferPointer { d in
-        Reductions.swapBatchAndTime(
-          d.baseAddress!, dHs, batch: B, steps: T, features: H, reversed: false, batchFirstToTimeMajor: true)
+        if T * B * H > 0 {
+          Reductions.swapBatchAndTime(
+            d.baseAddress!, dHs, batch: B, steps: T, features: H, reversed: false, batchFirstToTimeMajor: true)
+        }
       }
       // Padded outputs are constant zeros: no gradient flows from them.
       if let partial = tape.stepIsPartial {
@@ -254,46 +294,57 @@ public final class RecurrentLayer<Cell: RecurrentCell, Scalar: TensorScalar> {
       dhT.withUnsafeBufferPointer { dh0p.update(from: $0.baseAddress!, count: B * H) }
     }
 
+    // The path forward took (the fused SimpleRNN keeps pre-activations in `gates`).
+    let fused = tape.usedFusedKernels ? fusedKind : nil
     store.withBuffers { params, grads in
       let wih = params + weightIH.offset, whh = params + weightHH.offset
-      let E = H * Cell.extraSavedPerUnit
-      for t in stride(from: T - 1, through: 0, by: -1) {
-        let dhPrev = t > 0 ? dHs + (t - 1) * B * H : dh0p
-        func step(rows: Range<Int>) {
-          let r0 = rows.lowerBound
-          cell.backward(
-            CellBackwardStep(
-              batch: rows.count, hidden: H, gates: gates + (t * B + r0) * G,
-              extra: extras.map { UnsafePointer($0 + (t * B + r0) * E) },
-              hPrev: hs + (t * B + r0) * H, h: hs + ((t + 1) * B + r0) * H,
-              cPrev: cs.map { UnsafePointer($0 + (t * B + r0) * H) },
-              c: cs.map { UnsafePointer($0 + ((t + 1) * B + r0) * H) },
-              dh: dHs + (t * B + r0) * H, dc: dcp.map { $0 + r0 * H }, dhPrev: dhPrev + r0 * H,
-              dGatesInput: dGx + (t * B + r0) * G, dGatesRecurrent: dGh + (t * B + r0) * G, scratch: tmp))
-        }
-        if let masks, tape.stepIsPartial![t] {
-          for b in 0..<B {
-            if masks[t * B + b] != 0 { step(rows: b..<(b + 1)); continue }
-            // reverses the carry h_t = h_{t-1} (and c_t = c_{t-1}): the gradient passes through.
-            Reductions.axpy(count: H, alpha: 1, dHs + (t * B + b) * H, dhPrev + b * H)
-            (dGx + (t * B + b) * G).update(repeating: 0, count: G)
-            if Cell.splitsRecurrentGradient { (dGh + (t * B + b) * G).update(repeating: 0, count: G) }
+      if let kind = fused {
+        FusedSteps(
+          kind: kind, B: B, T: T, H: H, gates: gates._f32, hs: hs._f32, cs: cs?._f32, extras: extras?._f32,
+          recurrent: tmp._f32, maskedH: rmask != nil ? maskedH.reserve(B * H)._f32 : nil, whh: whh._f32,
+          biasSum: nil, bih: nil, bhh: nil, recurrentMask: rmask?._f32, masks: masks?._f32,
+          stepIsPartial: tape.stepIsPartial
+        ).backward(dHs: dHs._f32, dh0: dh0p._f32, dc: dcp?._f32, dGx: dGx._f32, dGh: dGh._f32)
+      } else {
+        let E = H * Cell.extraSavedPerUnit
+        for t in stride(from: T - 1, through: 0, by: -1) {
+          let dhPrev = t > 0 ? dHs + (t - 1) * B * H : dh0p
+          func step(rows: Range<Int>) {
+            let r0 = rows.lowerBound
+            cell.backward(
+              CellBackwardStep(
+                batch: rows.count, hidden: H, gates: gates + (t * B + r0) * G,
+                extra: extras.map { UnsafePointer($0 + (t * B + r0) * E) },
+                hPrev: hs + (t * B + r0) * H, h: hs + ((t + 1) * B + r0) * H,
+                cPrev: cs.map { UnsafePointer($0 + (t * B + r0) * H) },
+                c: cs.map { UnsafePointer($0 + ((t + 1) * B + r0) * H) },
+                dh: dHs + (t * B + r0) * H, dc: dcp.map { $0 + r0 * H }, dhPrev: dhPrev + r0 * H,
+                dGatesInput: dGx + (t * B + r0) * G, dGatesRecurrent: dGh + (t * B + r0) * G, scratch: tmp))
           }
-        } else {
-          step(rows: 0..<B)
-        }
-        // reverses R = h_{t-1} . W_hh^T:  dh_{t-1} += dG_h[t] . W_hh        [B, G*H] x [G*H, H]
-        if let rmask {
-          // reverses R = (h_{t-1} * m) . W_hh^T:  dh_{t-1} += (dG_h[t] . W_hh) * m
-          let tmpH = maskedH.reserve(B * H)
-          Scalar.gemm(
-            transA: false, transB: false, m: B, n: H, k: G,
-            alpha: 1, a: dGh + t * B * G, lda: G, b: whh, ldb: H, beta: 0, c: tmpH, ldc: H)
-          for k in 0..<(B * H) { dhPrev[k] += tmpH[k] * rmask[k] }
-        } else {
-          Scalar.gemm(
-            transA: false, transB: false, m: B, n: H, k: G,
-            alpha: 1, a: dGh + t * B * G, lda: G, b: whh, ldb: H, beta: 1, c: dhPrev, ldc: H)
+          if let masks, tape.stepIsPartial![t] {
+            for b in 0..<B {
+              if masks[t * B + b] != 0 { step(rows: b..<(b + 1)); continue }
+              // reverses the carry h_t = h_{t-1} (and c_t = c_{t-1}): the gradient passes through.
+              Reductions.axpy(count: H, alpha: 1, dHs + (t * B + b) * H, dhPrev + b * H)
+              (dGx + (t * B + b) * G).update(repeating: 0, count: G)
+              if Cell.splitsRecurrentGradient { (dGh + (t * B + b) * G).update(repeating: 0, count: G) }
+            }
+          } else {
+            step(rows: 0..<B)
+          }
+          // reverses R = h_{t-1} . W_hh^T:  dh_{t-1} += dG_h[t] . W_hh        [B, G*H] x [G*H, H]
+          if let rmask {
+            // reverses R = (h_{t-1} * m) . W_hh^T:  dh_{t-1} += (dG_h[t] . W_hh) * m
+            let tmpH = maskedH.reserve(B * H)
+            Scalar.gemm(
+              transA: false, transB: false, m: B, n: H, k: G,
+              alpha: 1, a: dGh + t * B * G, lda: G, b: whh, ldb: H, beta: 0, c: tmpH, ldc: H)
+            Reductions.addProduct(count: B * H, tmpH, rmask, into: dhPrev)
+          } else {
+            Scalar.gemm(
+              transA: false, transB: false, m: B, n: H, k: G,
+              alpha: 1, a: dGh + t * B * G, lda: G, b: whh, ldb: H, beta: 1, c: dhPrev, ldc: H)
+          }
         }
       }
       guard T > 0 else { return }
@@ -301,7 +352,7 @@ public final class RecurrentLayer<Cell: RecurrentCell, Scalar: TensorScalar> {
       var hsUsed = UnsafePointer(hs)
       if let rmask {  // the recurrent GEMM saw h * m
         let hmAll = maskedH.reserve(T * B * H)
-        for t in 0..<T { for k in 0..<(B * H) { hmAll[t * B * H + k] = hs[t * B * H + k] * rmask[k] } }
+        for t in 0..<T { Reductions.multiply(count: B * H, hs + t * B * H, rmask, into: hmAll + t * B * H) }
         hsUsed = UnsafePointer(hmAll)
       }
       Scalar.gemm(
@@ -320,14 +371,16 @@ public final class RecurrentLayer<Cell: RecurrentCell, Scalar: TensorScalar> {
         alpha: 1, a: dGx, lda: G, b: wih, ldb: I, beta: 0, c: dX.reserve(T * B * I), ldc: I)
     }
 
-    var dx = Tensor<Scalar>(shape: [B, T, I])
-    if T > 0 {
-      dx.withUnsafeMutableBufferPointer { out in
-        Reductions.swapBatchAndTime(
-          UnsafePointer(dX.pointer), out.baseAddress!, batch: B, steps: T, features: I, reversed: goBackwards,
-          batchFirstToTimeMajor: false)
-      }
-    }
+    let dx = Tensor<Scalar>(
+      shape: [B, T, I],
+      scalars: Array(unsafeUninitializedCapacity: B * T * I) { out, count in
+        if B * T * I > 0 {
+          Reductions.swapBatchAndTime(
+            UnsafePointer(dX.pointer), out.baseAddress!, batch: B, steps: T, features: I, reversed: goBackwards,
+            batchFirstToTimeMajor: false)
+        }
+        count = B * T * I
+      })
     let dhInit = Tensor(shape: [B, H], scalars: Array(UnsafeBufferPointer(start: dh0p, count: B * H)))
     let dcInit = dcp.map { Tensor(shape: [B, H], scalars: Array(UnsafeBufferPointer(start: $0, count: B * H))) }
     return RecurrentGradients(input: dx, initialState: RecurrentState(h: dhInit, c: dcInit))
@@ -360,6 +413,142 @@ public final class RecurrentLayer<Cell: RecurrentCell, Scalar: TensorScalar> {
       "RecurrentLayer: \(what).h must be \([batch, hiddenSize]), got \(state.h.shape)")
     if Cell.hasCellState, let c = state.c {
       precondition(c.shape == [batch, hiddenSize], "RecurrentLayer: \(what).c must be \([batch, hiddenSize]), got \(c.shape)")
+    }
+  }
+}
+
+// MARK: - Fused Float steps
+
+/// Which fused C kernel runs a built-in cell in Float.
+enum FusedKind {
+  case lstm, gru, rnn(relu: Bool)
+
+  init?<Cell: RecurrentCell>(_ cell: Cell) {
+    if Cell.self == LSTMCell.self { self = .lstm }
+    else if Cell.self == GRUCell.self { self = .gru }
+    else if let c = cell as? SimpleRNNCell { self = .rnn(relu: c.activation == .relu) }
+    else { return nil }
+  }
+}
+
+/// The time loops of the fused Float path: non-generic, so everything here compiles to direct
+/// calls into `rk_cells` and `rk_sgemm`. Buffers are the tape's, time-major, as in
+/// `RecurrentLayer`; `B`, `T`, `H` as there and `G` = gates * H.
+struct FusedSteps {
+  var kind: FusedKind
+  var B: Int, T: Int, H: Int
+  var gates: UnsafeMutablePointer<Float>  // [T*B, G]
+  var hs: UnsafeMutablePointer<Float>  // [(T+1)*B, H]
+  var cs: UnsafeMutablePointer<Float>?  // [(T+1)*B, H] (LSTM)
+  var extras: UnsafeMutablePointer<Float>?  // [T*B, H] (GRU: W_hn h + b_hn)
+  var recurrent: UnsafeMutablePointer<Float>  // [B, G] scratch (GRU: h W_hh^T)
+  var maskedH: UnsafeMutablePointer<Float>?  // [B, H] scratch when recurrentMask is set
+  var whh: UnsafePointer<Float>  // [G, H]
+  var biasSum: UnsafePointer<Float>?  // [G] b_ih + b_hh (forward, LSTM / SimpleRNN)
+  var bih: UnsafePointer<Float>?, bhh: UnsafePointer<Float>?  // [G] (forward, GRU)
+  var recurrentMask: UnsafePointer<Float>?  // [B, H]
+  var masks: UnsafePointer<Float>?  // [T*B]
+  var stepIsPartial: [Bool]?
+
+  var G: Int {
+    switch kind {
+    case .lstm: 4 * H
+    case .gru: 3 * H
+    case .rnn: H
+    }
+  }
+
+  /// Calls `body(r0, n)` for each run of consecutive real rows of step `t` (all rows when the
+  /// step has no padding), and `padded(b)` for each padded row.
+  @inline(__always)
+  func forEachRun(step t: Int, _ body: (Int, Int) -> Void, padded: (Int) -> Void) {
+    guard let masks, let partial = stepIsPartial, partial[t] else { return body(0, B) }
+    var b = 0
+    while b < B {
+      if masks[t * B + b] == 0 { padded(b); b += 1; continue }
+      let r0 = b
+      while b < B && masks[t * B + b] != 0 { b += 1 }
+      body(r0, b - r0)
+    }
+  }
+
+  func forward() {
+    let G = self.G
+    for t in 0..<T {
+      let hPrev = hs + t * B * H, hNext = hs + (t + 1) * B * H, g = gates + t * B * G
+      var a = UnsafePointer(hPrev)
+      if let recurrentMask, let maskedH {  // h_{t-1} * m
+        rk_mul_f32(B * H, hPrev, recurrentMask, maskedH)
+        a = UnsafePointer(maskedH)
+      }
+      switch kind {
+      case .lstm, .rnn:
+        // G[t] += h_{t-1} . W_hh^T  (accumulated into the step's gate slab)     [B, H] x [H, G]
+        rk_sgemm(0, 1, B, G, H, 1, a, H, whh, H, 1, g, G)
+      case .gru:
+        // R = h_{t-1} . W_hh^T  (the n block needs it apart: r * (W_hn h + b_hn))
+        rk_sgemm(0, 1, B, G, H, 1, a, H, whh, H, 0, recurrent, G)
+      }
+      forEachRun(step: t) { r0, n in
+        switch kind {
+        case .lstm:
+          let c = cs!
+          rk_lstm_forward_f32(
+            n, H, g + r0 * G, biasSum!, c + (t * B + r0) * H, c + ((t + 1) * B + r0) * H, hNext + r0 * H)
+        case .gru:
+          rk_gru_forward_f32(
+            n, H, g + r0 * G, recurrent + r0 * G, bih!, bhh!, hPrev + r0 * H, extras! + (t * B + r0) * H,
+            hNext + r0 * H)
+        case .rnn(let relu):
+          rk_rnn_forward_f32(n, H, relu ? 1 : 0, g + r0 * G, biasSum!, hNext + r0 * H)
+        }
+      } padded: { b in
+        // Padded rows carry their state.
+        (hNext + b * H).update(from: hPrev + b * H, count: H)
+        if let c = cs { (c + ((t + 1) * B + b) * H).update(from: c + (t * B + b) * H, count: H) }
+      }
+    }
+  }
+
+  /// dHs [T*B, H]: dL/dh_{t+1} from above (slot t), completed in place; dh0 [B, H]; dc [B, H]
+  /// (LSTM) in dL/dc_T, out dL/dc_0; dGx, dGh [T*B, G] out (the same buffer unless GRU).
+  func backward(
+    dHs: UnsafeMutablePointer<Float>, dh0: UnsafeMutablePointer<Float>, dc: UnsafeMutablePointer<Float>?,
+    dGx: UnsafeMutablePointer<Float>, dGh: UnsafeMutablePointer<Float>
+  ) {
+    let G = self.G
+    for t in stride(from: T - 1, through: 0, by: -1) {
+      let dhPrev = t > 0 ? dHs + (t - 1) * B * H : dh0
+      let g = UnsafePointer(gates + t * B * G), dh = UnsafePointer(dHs + t * B * H)
+      let dgx = dGx + t * B * G, dgh = dGh + t * B * G
+      forEachRun(step: t) { r0, n in
+        switch kind {
+        case .lstm:
+          let c = cs!
+          rk_lstm_backward_f32(
+            n, H, g + r0 * G, c + (t * B + r0) * H, c + ((t + 1) * B + r0) * H, dh + r0 * H, dc! + r0 * H,
+            dgx + r0 * G)
+        case .gru:
+          rk_gru_backward_f32(
+            n, H, g + r0 * G, extras! + (t * B + r0) * H, hs + (t * B + r0) * H, dh + r0 * H, dhPrev + r0 * H,
+            dgx + r0 * G, dgh + r0 * G)
+        case .rnn(let relu):
+          rk_rnn_backward_f32(n, H, relu ? 1 : 0, hs + ((t + 1) * B + r0) * H, dh + r0 * H, dgx + r0 * G)
+        }
+      } padded: { b in
+        // reverses the carry h_t = h_{t-1} (and c_t = c_{t-1}): the gradient passes through.
+        rk_add_f32(H, dh + b * H, dhPrev + b * H)
+        (dgx + b * G).update(repeating: 0, count: G)
+        if case .gru = kind { (dgh + b * G).update(repeating: 0, count: G) }
+      }
+      // reverses G[t] += h_{t-1} . W_hh^T:  dh_{t-1} += dG_h[t] . W_hh     [B, G] x [G, H]
+      if let recurrentMask, let maskedH {
+        // ... of (h_{t-1} * m):  dh_{t-1} += (dG_h[t] . W_hh) * m
+        rk_sgemm(0, 0, B, H, G, 1, dgh, G, whh, H, 0, maskedH, H)
+        rk_add_mul_f32(B * H, maskedH, recurrentMask, dhPrev)
+      } else {
+        rk_sgemm(0, 0, B, H, G, 1, dgh, G, whh, H, 1, dhPrev, H)
+      }
     }
   }
 }

@@ -8,6 +8,8 @@ public final class RecurrentTape<Scalar: TensorScalar> {
   var batch = 0
   var steps = 0
   var isRecorded = false
+  /// Whether forward ran the fused Float kernels (backward then does too).
+  var usedFusedKernels = false
   /// [T*B, I]: the input, time-major (reversed in time for goBackwards).
   let x = WorkspaceBuffer<Scalar>()
   /// [T*B, G*H]: the activated gates the cell saved.

@@ -1,0 +1,99 @@
+// Fused recurrent cell kernels (one time step, forward and backward side by side) and the small
+// memory-bound helpers of the BPTT driver. Raw buffers only; every [R, C] matrix is row-major and
+// contiguous (row stride C). Gate order follows PyTorch: LSTM i|f|g|o, GRU r|z|n.
+//
+// Float kernels have an AVX2+FMA variant chosen at run time (rk_active_isa(), so rk_force_isa
+// switches them too) and a portable C fallback; their sigmoid / tanh are accurate to 1e-6
+// relative. Double helpers are plain C (the Double cell math stays in Swift as the reference).
+//
+// Forward kernels take the gate pre-activations *without* biases (the input projection
+// x W_ih^T and, for LSTM and SimpleRNN, the recurrent projection h W_hh^T accumulated into the
+// same buffer) and add the biases themselves, so the driver never makes a separate bias pass.
+#ifndef RK_CELLS_H
+#define RK_CELLS_H
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+// ---- LSTM ----
+
+/// One LSTM step forward for `B` rows of `H` units.
+///   g  [B, 4H]  in: a = x W_ih^T + h_{t-1} W_hh^T (no biases); out: activated i | f | g | o
+///   bias [4H]   b_ih + b_hh
+///   c_prev, c, h [B, H]:  c = f * c_prev + i * g;  h = o * tanh(c)
+void rk_lstm_forward_f32(long B, long H, float *g, const float *bias, const float *c_prev,
+                         float *c, float *h);
+
+/// One LSTM step backward (reverses rk_lstm_forward_f32).
+///   g [B, 4H]   the activated gates forward left;  c_prev, c [B, H] as forward left them
+///   dh [B, H]   dL/dh_t (complete);  dc [B, H]  in dL/dc_t, out dL/dc_{t-1}
+///   dg [B, 4H]  out: dL/da (pre-activation gradients)
+void rk_lstm_backward_f32(long B, long H, const float *g, const float *c_prev, const float *c,
+                          const float *dh, float *dc, float *dg);
+
+// ---- GRU (reset-after) ----
+
+/// One GRU step forward.
+///   g [B, 3H]    in: x W_ih^T (no bias); out: activated r | z | n
+///   rec [B, 3H]  h_{t-1} W_hh^T (no bias); bih, bhh [3H]
+///   h_prev [B, H];  hn [B, H] out: W_hn h_{t-1} + b_hn (saved for backward);  h [B, H] out
+///   r, z = σ(x_rz + b_irz + rec_rz + b_hrz);  n = tanh(x_n + b_in + r * hn);
+///   h = n + z * (h_prev - n)
+void rk_gru_forward_f32(long B, long H, float *g, const float *rec, const float *bih,
+                        const float *bhh, const float *h_prev, float *hn, float *h);
+
+/// One GRU step backward (reverses rk_gru_forward_f32).
+///   g [B, 3H] activated gates;  hn, h_prev [B, H] as forward left them;  dh [B, H] dL/dh_t
+///   dh_prev [B, H]   *adds* the direct path dh * z
+///   dgx [B, 3H] out: dL/d(x W_ih^T + b_ih);  dgh [B, 3H] out: dL/d(h W_hh^T + b_hh)
+void rk_gru_backward_f32(long B, long H, const float *g, const float *hn, const float *h_prev,
+                         const float *dh, float *dh_prev, float *dgx, float *dgh);
+
+// ---- SimpleRNN ----
+
+/// One SimpleRNN step forward: h = act(a + bias), act = tanh (relu != 0: relu).
+///   a [B, H] in: x W_ih^T + h_{t-1} W_hh^T (no biases), left unchanged;  bias [H] b_ih + b_hh
+void rk_rnn_forward_f32(long B, long H, int relu, const float *a, const float *bias, float *h);
+
+/// One SimpleRNN step backward: da = dh * act'(.) from h = act(.).  h, dh, da [B, H].
+void rk_rnn_backward_f32(long B, long H, int relu, const float *h, const float *dh, float *da);
+
+/// y = tanh(x), y = sigmoid(x) over n floats with the activations the Float kernels use
+/// (AVX2 or portable, as the active ISA says). For tests.
+void rk_cells_tanh_f32(long n, const float *x, float *y);
+void rk_cells_sigmoid_f32(long n, const float *x, float *y);
+
+// ---- Driver helpers (Float and Double) ----
+
+/// y[i] += x[i] for i < n.
+void rk_add_f32(long n, const float *x, float *y);
+void rk_add_f64(long n, const double *x, double *y);
+
+/// y[i] = x[i] * m[i] for i < n.
+void rk_mul_f32(long n, const float *x, const float *m, float *y);
+void rk_mul_f64(long n, const double *x, const double *m, double *y);
+
+/// y[i] += x[i] * m[i] for i < n.
+void rk_add_mul_f32(long n, const float *x, const float *m, float *y);
+void rk_add_mul_f64(long n, const double *x, const double *m, double *y);
+
+/// out[j] += sum_i a[i * cols + j].
+void rk_colsum_add_f32(long rows, long cols, const float *a, float *out);
+void rk_colsum_add_f64(long rows, long cols, const double *a, double *out);
+
+/// a[i * cols + j] += v[j] for every row i.
+void rk_add_row_vector_f32(long rows, long cols, const float *v, float *a);
+void rk_add_row_vector_f64(long rows, long cols, const double *v, double *a);
+
+/// Batch-first [B, T, F] <-> time-major [T, B, F]. to_time_major != 0: dst[t, b] = src[b, tt];
+/// else dst[b, tt] = src[t, b]; tt = reversed ? T-1-t : t.
+void rk_swap_batch_time_f32(long B, long T, long F, int reversed, int to_time_major,
+                            const float *src, float *dst);
+void rk_swap_batch_time_f64(long B, long T, long F, int reversed, int to_time_major,
+                            const double *src, double *dst);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
