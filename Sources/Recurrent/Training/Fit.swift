@@ -27,6 +27,8 @@ extension Sequential: TrainingModel {
   ///     recurrent layers carry their (detached) state from chunk to chunk and the optimizer
   ///     steps after every chunk (k1 = k2 truncated BPTT). Targets need the time axis.
   ///   - verbose: 0 silent, 1 progress bar (plain lines when not a terminal), 2 a line per epoch.
+  ///   - initialEpoch: the epoch to start at (Keras `initial_epoch`): trains epochs
+  ///     `initialEpoch..<epochs`, e.g. to resume from `Sequential.loadTrainingCheckpoint`.
   /// - Returns: the loss and metrics of every epoch.
   @discardableResult
   public func fit(
@@ -34,12 +36,15 @@ extension Sequential: TrainingModel {
     lengths: [Int]? = nil, validationSplit: Double = 0,
     validationData: (x: Tensor<Scalar>, y: Tensor<Scalar>, lengths: [Int]?)? = nil,
     truncatedBPTT: Int? = nil, callbacks: [any Callback] = [], verbose: Int = 1,
-    progress: ProgressReporter? = nil
+    progress: ProgressReporter? = nil, initialEpoch: Int = 0
   ) throws -> History {
     guard let optimizer, let loss else {
       throw RecurrentError.invalidArgument("call compile(optimizer:loss:) before fit")
     }
     guard epochs >= 0 else { throw RecurrentError.invalidArgument("epochs must be >= 0, got \(epochs)") }
+    guard (0...max(epochs, 0)).contains(initialEpoch) else {
+      throw RecurrentError.invalidArgument("initialEpoch must be in 0...epochs (\(epochs)), got \(initialEpoch)")
+    }
     guard batchSize >= 1 else { throw RecurrentError.invalidArgument("batchSize must be >= 1, got \(batchSize)") }
     guard (0..<1).contains(validationSplit) else {
       throw RecurrentError.invalidArgument("validationSplit must be in [0, 1), got \(validationSplit)")
@@ -68,7 +73,7 @@ extension Sequential: TrainingModel {
     stopTraining = false
     for c in callbacks { c.trainingWillBegin(model: self) }
     let batchCount = (data.count + batchSize - 1) / batchSize
-    for epoch in 0..<epochs {
+    for epoch in initialEpoch..<epochs {
       reporter.epochBegins(epoch, of: epochs)
       let start = monotonicSeconds()
       var order = Array(0..<data.count)
