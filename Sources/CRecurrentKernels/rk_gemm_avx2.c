@@ -380,12 +380,18 @@ RK_AVX2 static void rk_pack_b_avx2_d(int transB, long kc, long nc, const double 
   if (j < nc) rk_pack_b_panel_d(transB, nc - j, kc, transB ? B + j * ldb : B + j, ldb, out, 8);
 }
 
+// Matrix-vector loops: the generic C, vectorised by the compiler for AVX2 + FMA.
+RK_DEFINE_GEMV(float, rk_gemv_avx2_s, RK_AVX2)
+RK_DEFINE_GEMV(double, rk_gemv_avx2_d, RK_AVX2)
+
 const rk_skernels rk_skernels_avx2 = {
     .name = "avx2+fma 6x16",
     .mr = RK_S_MR, .nr = RK_S_NR, .mc = RK_S_MC, .kc = RK_S_KC, .nc = RK_S_NC,
     .kernel = rk_kernel_avx2_s6x16,
     .pack_a = rk_pack_a_avx2_s,
     .pack_b = rk_pack_b_avx2_s,
+    .dots = rk_gemv_avx2_s_dots,
+    .axpys = rk_gemv_avx2_s_axpys,
 };
 
 const rk_dkernels rk_dkernels_avx2 = {
@@ -394,6 +400,8 @@ const rk_dkernels rk_dkernels_avx2 = {
     .kernel = rk_kernel_avx2_d6x8,
     .pack_a = rk_pack_a_avx2_d,
     .pack_b = rk_pack_b_avx2_d,
+    .dots = rk_gemv_avx2_d_dots,
+    .axpys = rk_gemv_avx2_d_axpys,
 };
 
 #endif  // __x86_64__

@@ -34,6 +34,8 @@
 
 RK_DEFINE_PORTABLE(float, s, 4, 8)
 RK_DEFINE_PORTABLE(double, d, 4, 4)
+RK_DEFINE_GEMV(float, rk_gemv_portable_s, )
+RK_DEFINE_GEMV(double, rk_gemv_portable_d, )
 
 const rk_skernels rk_skernels_portable = {
     .name = "portable 4x8",
@@ -41,6 +43,8 @@ const rk_skernels rk_skernels_portable = {
     .kernel = rk_kernel_portable_s,
     .pack_a = rk_pack_a_portable_s,
     .pack_b = rk_pack_b_portable_s,
+    .dots = rk_gemv_portable_s_dots,
+    .axpys = rk_gemv_portable_s_axpys,
 };
 
 const rk_dkernels rk_dkernels_portable = {
@@ -49,4 +53,6 @@ const rk_dkernels rk_dkernels_portable = {
     .kernel = rk_kernel_portable_d,
     .pack_a = rk_pack_a_portable_d,
     .pack_b = rk_pack_b_portable_d,
+    .dots = rk_gemv_portable_d_dots,
+    .axpys = rk_gemv_portable_d_axpys,
 };

@@ -26,6 +26,10 @@ typedef struct {
                  float beta);
   void (*pack_a)(int transA, long mc, long kc, const float *A, long lda, float *out);
   void (*pack_b)(int transB, long kc, long nc, const float *B, long ldb, float *out);
+  // Matrix-vector products (M == 1 or N == 1), no packing: out[j] = sum_p R[j*ldr + p] * x[p]
+  // (dots) and out[j] = sum_p x[p] * R[p*ldr + j] (axpys), for j < n.
+  void (*dots)(long n, long K, const float *x, const float *R, long ldr, float *out);
+  void (*axpys)(long n, long K, const float *x, const float *R, long ldr, float *out);
 } rk_skernels;
 
 typedef struct {
@@ -36,6 +40,8 @@ typedef struct {
                  double beta);
   void (*pack_a)(int transA, long mc, long kc, const double *A, long lda, double *out);
   void (*pack_b)(int transB, long kc, long nc, const double *B, long ldb, double *out);
+  void (*dots)(long n, long K, const double *x, const double *R, long ldr, double *out);
+  void (*axpys)(long n, long K, const double *x, const double *R, long ldr, double *out);
 } rk_dkernels;
 
 extern const rk_skernels rk_skernels_portable;

@@ -77,10 +77,39 @@ static void RK_FN(macro_kernel)(const RK_KSET *ks, long mc, long nc, long kc, co
 /// transposing packs work on 8 (float) / 4 (double) values of K at a time).
 static long RK_FN(kc_block)(const RK_KSET *ks, long K) { return RK_FN(balanced_block)(K, ks->kc, 8); }
 
+/// M == 1 or N == 1: a matrix-vector product, without packing (each element of the matrix is
+/// used once, so packing it would cost as much as the multiply). Returns -1 if scratch failed.
+static int RK_FN(gemm_vector)(const RK_KSET *ks, int transA, int transB, long M, long N, long K,
+                              RK_T alpha, const RK_T *A, long lda, const RK_T *B, long ldb,
+                              RK_T beta, RK_T *C, long ldc) {
+  // Row case: C[0, :] = op(A)[0, :] . op(B);  column case: C[:, 0] = op(A) . op(B)[:, 0].
+  const int row = M == 1;
+  const long n = row ? N : M;
+  const RK_T *v = row ? A : B;  // the vector operand
+  const long vinc = row ? (transA ? lda : 1) : (transB ? 1 : ldb);
+  RK_T *x = rk_scratch(0, (size_t)(K + RK_PACK_SLACK) * sizeof(RK_T));
+  RK_T *out = rk_scratch(1, (size_t)(n + RK_PACK_SLACK) * sizeof(RK_T));
+  if (!x || !out) return -1;
+  for (long p = 0; p < K; p++) x[p] = v[p * vinc];
+  // The matrix operand, as rows contiguous in K (dots) or in the output index (axpys).
+  if (row ? transB : !transA)
+    ks->dots(n, K, x, row ? B : A, row ? ldb : lda, out);
+  else
+    ks->axpys(n, K, x, row ? B : A, row ? ldb : lda, out);
+  const long cinc = row ? 1 : ldc;
+  for (long j = 0; j < n; j++) {
+    RK_T *c = C + j * cinc;
+    *c = beta == 0 ? alpha * out[j] : alpha * out[j] + beta * *c;
+  }
+  return 0;
+}
+
 /// Single-threaded blocked GEMM on one (sub)problem. Returns 0, or -1 if scratch allocation failed.
 static int RK_FN(gemm_serial)(const RK_KSET *ks, int transA, int transB, long M, long N, long K,
                               RK_T alpha, const RK_T *A, long lda, const RK_T *B, long ldb,
                               RK_T beta, RK_T *C, long ldc) {
+  if (M == 1 || N == 1)
+    return RK_FN(gemm_vector)(ks, transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
   const long mr = ks->mr, nr = ks->nr;
   const long kc_max = RK_FN(kc_block)(ks, K);
   const long mc_max = RK_FN(balanced_block)(M, ks->mc, mr);

@@ -328,7 +328,8 @@ struct GEMMTests {
   }
 
   /// The recurrent engine's GEMMs (LSTM, B = 16, T = 5, I = 24, H = 40, G = 4), with the
-  /// transposes and betas it uses; small M against wide N exercises the column split.
+  /// transposes and betas it uses; small M against wide N exercises the column split, M or N == 1
+  /// the matrix-vector path (threaded too).
   @Test func recurrentEngineShapes() {
     let (b, t, i, h, g) = (16, 5, 24, 40, 4)
     let problems = [
@@ -344,6 +345,12 @@ struct GEMMTests {
       GEMMProblem(transA: false, transB: false, m: t * b, n: i, k: g * h),
       // The LSTM step at B = 64, H = 128: [64, 128] x [512, 128]^T
       GEMMProblem(transA: false, transB: true, m: 64, n: 512, k: 128, beta: 1),
+      // Batch-1 sampling step (matrix-vector path): [1, 512] x [2048, 512]^T, and its backward
+      GEMMProblem(transA: false, transB: true, m: 1, n: 2048, k: 512, beta: 1),
+      GEMMProblem(transA: false, transB: false, m: 1, n: 512, k: 2048, beta: 1),
+      // A one-unit Dense head: [T*B, H] x [1, H]^T, and dW = dY^T . X with one output row
+      GEMMProblem(transA: false, transB: true, m: 400, n: 1, k: 256),
+      GEMMProblem(transA: true, transB: false, m: 1, n: 256, k: 400, beta: 1),
     ]
     withDefaultSettings {
       for (s, p) in problems.enumerated() {
