@@ -84,7 +84,7 @@ import Testing
     #expect(utf8?.contains("x.csv: invalid UTF-8 at byte offset 8 (line 3)") == true, "\(utf8 ?? "")")
     #expect(dataError { _ = try CSVTable(text: "a", delimiter: .other(UInt8(ascii: "\""))) } != nil)
     let missing = URL(fileURLWithPath: "/nonexistent/in.csv")
-    #expect(dataError { _ = try CSVTable(contentsOf: missing) } == .io("cannot open '/nonexistent/in.csv': no such file"))
+    #expect(dataError { _ = try CSVTable(contentsOf: missing) } == .io("cannot open '/nonexistent/in.csv': No such file or directory"))
   }
 
   // MARK: - Columns and values

@@ -107,7 +107,7 @@ import Testing
       contentsOf: try #require(Bundle.module.url(forResource: "audio_stereo_22k", withExtension: "wav", subdirectory: "Fixtures")))
     #expect(stereo.sampleRate == 22050 && stereo.channelCount == 2 && stereo.samples.count == 2205)
     let missing = URL(fileURLWithPath: "/nonexistent/a.wav")
-    #expect(dataError { _ = try WAVAudio(contentsOf: missing) } == .io("cannot open '/nonexistent/a.wav': no such file"))
+    #expect(dataError { _ = try WAVAudio(contentsOf: missing) } == .io("cannot open '/nonexistent/a.wav': No such file or directory"))
   }
 
   @Test func malformedFilesNameTheByteOffset() {

@@ -62,7 +62,7 @@ public struct CSVTable: Sendable {
 
   /// Reads and parses the file at `url`. Throws `RecurrentError.io` if it cannot be read.
   public init(contentsOf url: URL, delimiter: Delimiter = .auto, header: Header = .auto) throws {
-    try self.init(bytes: DataSupport.readFile(url), delimiter: delimiter, header: header, source: url.path)
+    try self.init(bytes: AtomicFile.read(url), delimiter: delimiter, header: header, source: url.path)
   }
 
   /// Parses `text`.
@@ -72,7 +72,7 @@ public struct CSVTable: Sendable {
 
   /// Parses UTF-8 `bytes`; `source` names them in errors.
   public init(bytes: [UInt8], delimiter: Delimiter = .auto, header: Header = .auto, source: String = "<memory>") throws {
-    _ = try DataSupport.decodeUTF8(bytes, source: source)
+    try DataSupport.validateUTF8(bytes, source: source)
     var bytes = bytes
     if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { bytes.removeFirst(3) }
     if let d = delimiter.byte, d == UInt8(ascii: "\"") || d == 0x0A || d == 0x0D || d >= 0x80 {

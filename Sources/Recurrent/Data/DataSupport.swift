@@ -1,24 +1,9 @@
 import Foundation
 
-/// Shared helpers of the data readers (text, CSV, WAV): whole-file reads with errors that name
-/// the path, UTF-8 validation that names the byte offset and line, and number formatting.
+/// Shared helpers of the data readers (text, CSV, WAV): UTF-8 validation that names the byte
+/// offset and line, and message formatting. (Files are read with `AtomicFile.read`, whose
+/// `RecurrentError.io` names the path.)
 enum DataSupport {
-  /// The whole file at `url`. Throws `RecurrentError.io` naming the path when it is missing,
-  /// a directory or unreadable.
-  static func readFile(_ url: URL) throws -> [UInt8] {
-    let path = url.path
-    var isDirectory: ObjCBool = false
-    guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-      throw RecurrentError.io("cannot open '\(path)': no such file")
-    }
-    guard !isDirectory.boolValue else { throw RecurrentError.io("cannot read '\(path)': it is a directory") }
-    do {
-      return [UInt8](try Data(contentsOf: url))
-    } catch {
-      throw RecurrentError.io("cannot read '\(path)': \(error.localizedDescription)")
-    }
-  }
-
   /// 1-based line number of byte `offset` (lines end with "\n", "\r\n" or a lone "\r").
   static func lineNumber(of offset: Int, in bytes: [UInt8]) -> Int {
     var line = 1
@@ -38,51 +23,35 @@ enum DataSupport {
 
   /// Decodes UTF-8 `bytes` into Unicode scalar values, rejecting invalid sequences (bad lead
   /// or continuation bytes, truncated sequences, overlong forms, UTF-16 surrogates and values
-  /// above U+10FFFF) with `RecurrentError.invalidData` naming `source`, the byte offset and line.
+  /// above U+10FFFF; `JSONValue.firstInvalidUTF8`) with `RecurrentError.invalidData` naming
+  /// `source`, the byte offset and line, and the bytes found there.
   static func decodeUTF8(_ bytes: [UInt8], source: String) throws -> [UInt32] {
-    var out = [UInt32]()
-    out.reserveCapacity(bytes.count)
-    let n = bytes.count
-    var i = 0
-    while i < n {
-      let b = bytes[i]
-      if b < 0x80 {
-        out.append(UInt32(b))
-        i += 1
-        continue
-      }
-      let length: Int, minimum: UInt32
-      var code: UInt32
-      switch b {
-      case 0xC2...0xDF: (length, minimum, code) = (2, 0x80, UInt32(b & 0x1F))
-      case 0xE0...0xEF: (length, minimum, code) = (3, 0x800, UInt32(b & 0x0F))
-      case 0xF0...0xF4: (length, minimum, code) = (4, 0x10000, UInt32(b & 0x07))
-      default: throw invalidUTF8(bytes, at: i, source: source, why: "byte \(hex(b)) cannot start a UTF-8 sequence")
-      }
-      guard i + length <= n else {
-        throw invalidUTF8(bytes, at: i, source: source, why: "the file ends inside a \(length)-byte sequence")
-      }
-      for k in 1..<length {
-        let c = bytes[i + k]
-        guard c & 0xC0 == 0x80 else {
-          throw invalidUTF8(
-            bytes, at: i, source: source, why: "byte \(hex(c)) at offset \(i + k) is not a continuation byte")
-        }
-        code = code << 6 | UInt32(c & 0x3F)
-      }
-      guard code >= minimum else { throw invalidUTF8(bytes, at: i, source: source, why: "overlong encoding") }
-      guard code <= 0x10FFFF, !(0xD800...0xDFFF).contains(code) else {
-        throw invalidUTF8(bytes, at: i, source: source, why: "U+\(String(code, radix: 16, uppercase: true)) is not a Unicode scalar")
-      }
-      out.append(code)
-      i += length
-    }
-    return out
+    try validateUTF8(bytes, source: source)
+    return String(decoding: bytes, as: UTF8.self).unicodeScalars.map(\.value)
   }
 
-  private static func invalidUTF8(_ bytes: [UInt8], at offset: Int, source: String, why: String) -> RecurrentError {
-    .invalidData(
-      "\(source): invalid UTF-8 at byte offset \(offset) (line \(lineNumber(of: offset, in: bytes))): \(why)")
+  /// Throws like `decodeUTF8` unless `bytes` is valid UTF-8.
+  static func validateUTF8(_ bytes: [UInt8], source: String) throws {
+    guard let offset = JSONValue.firstInvalidUTF8(bytes) else { return }
+    let shown = bytes[offset..<min(bytes.count, offset + 4)].map(hex).joined(separator: " ")
+    throw RecurrentError.invalidData(
+      "\(source): invalid UTF-8 at byte offset \(offset) (line \(lineNumber(of: offset, in: bytes))): "
+        + "no valid UTF-8 sequence starts with bytes \(shown)\(bytes.count > offset + 4 ? " ..." : "")")
+  }
+
+  /// The JSON object in `text`, or `RecurrentError.invalidData` starting with `what` (e.g.
+  /// "vocabulary metadata") saying why not.
+  static func jsonObject(_ text: String, what: String) throws -> JSONObject {
+    let value: JSONValue
+    do {
+      value = try JSONValue.parse(text)
+    } catch {
+      throw RecurrentError.invalidData("\(what): not valid JSON (\(error))")
+    }
+    guard let object = value.object else {
+      throw RecurrentError.invalidData("\(what): expected a JSON object, got \(value.typeDescription)")
+    }
+    return object
   }
 
   static func hex(_ b: UInt8) -> String {
@@ -97,7 +66,4 @@ enum DataSupport {
     guard let scalar = Unicode.Scalar(value), value >= 0x20, value != 0x7F else { return code }
     return "'\(Character(scalar))' (\(code))"
   }
-
-  /// Shortest round-tripping text of a Double (Swift's `description`).
-  static func format(_ x: Double) -> String { "\(x)" }
 }

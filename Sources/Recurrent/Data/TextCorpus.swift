@@ -120,45 +120,30 @@ public struct Vocabulary: Equatable, Sendable, CustomStringConvertible {
 
   /// Compact JSON text of the unit and symbols (see the type's documentation).
   public var json: String {
-    var out = "{\"unit\":\"\(unit.rawValue)\",\"symbols\":["
-    for (i, v) in symbols.enumerated() {
-      if i > 0 { out += "," }
-      if unit == .bytes {
-        out += String(v)
-      } else {
-        Self.writeJSONString(Unicode.Scalar(v)!, to: &out)
-      }
-    }
-    return out + "]}"
+    let list: [JSONValue] = symbols.map { unit == .bytes ? .int($0) : .string(String(Character(Unicode.Scalar($0)!))) }
+    return JSONValue.object(["unit": .string(unit.rawValue), "symbols": .array(list)]).description
   }
 
   /// The vocabulary stored by `json`. Throws `RecurrentError.invalidData` explaining what is
   /// wrong (not JSON, a missing key, a symbol that is not one scalar or byte, duplicates).
   public init(json: String) throws {
     func bad(_ message: String) -> RecurrentError { .invalidData("vocabulary metadata: \(message)") }
-    let object: Any
-    do {
-      object = try JSONSerialization.jsonObject(with: Data(json.utf8), options: [])
-    } catch {
-      throw bad("not valid JSON (\(error.localizedDescription))")
-    }
-    guard let dict = object as? [String: Any] else { throw bad("expected a JSON object") }
-    guard let unitName = dict["unit"] as? String else { throw bad("missing string key \"unit\"") }
+    let object = try DataSupport.jsonObject(json, what: "vocabulary metadata")
+    guard let unitName = object["unit"]?.string else { throw bad("missing string key \"unit\"") }
     guard let unit = Unit(rawValue: unitName) else {
       throw bad("unknown unit \"\(unitName)\" (expected \(Unit.allCases.map(\.rawValue).joined(separator: " or ")))")
     }
-    guard let list = dict["symbols"] as? [Any] else { throw bad("missing array key \"symbols\"") }
-    var values = [UInt32]()
-    for (i, item) in list.enumerated() {
+    guard let list = object["symbols"]?.array else { throw bad("missing array key \"symbols\"") }
+    let values = try list.enumerated().map { i, item -> UInt32 in
       switch unit {
       case .bytes:
-        guard let n = item as? Int, (0...255).contains(n) else { throw bad("symbols[\(i)] is not a byte value 0...255") }
-        values.append(UInt32(n))
+        guard let n = item.int, (0...255).contains(n) else { throw bad("symbols[\(i)] is not a byte value 0...255") }
+        return UInt32(n)
       case .unicodeScalars:
-        guard let s = item as? String, s.unicodeScalars.count == 1 else {
+        guard let s = item.string, s.unicodeScalars.count == 1 else {
           throw bad("symbols[\(i)] is not a string of exactly one Unicode scalar")
         }
-        values.append(s.unicodeScalars.first!.value)
+        return s.unicodeScalars.first!.value
       }
     }
     try self.init(unit: unit, symbols: values)
@@ -170,22 +155,6 @@ public struct Vocabulary: Equatable, Sendable, CustomStringConvertible {
 
   static func describe(_ v: UInt32, _ unit: Unit) -> String {
     unit == .bytes ? "byte \(DataSupport.hex(UInt8(truncatingIfNeeded: v)))" : DataSupport.describe(scalar: v)
-  }
-
-  private static func writeJSONString(_ scalar: Unicode.Scalar, to out: inout String) {
-    out += "\""
-    switch scalar {
-    case "\"": out += "\\\""
-    case "\\": out += "\\\\"
-    case "\n": out += "\\n"
-    case "\r": out += "\\r"
-    case "\t": out += "\\t"
-    case _ where scalar.value < 0x20 || scalar.value == 0x7F:
-      let hex = String(scalar.value, radix: 16)
-      out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-    default: out.unicodeScalars.append(scalar)
-    }
-    out += "\""
   }
 }
 
@@ -211,7 +180,7 @@ public struct TextCorpus: Sendable {
   /// Reads the file at `url`. Throws `RecurrentError.io` if it cannot be read and
   /// `RecurrentError.invalidData` if it is empty or not valid UTF-8 (scalar unit).
   public init(contentsOf url: URL, unit: Vocabulary.Unit = .unicodeScalars, vocabulary: Vocabulary? = nil) throws {
-    try self.init(bytes: DataSupport.readFile(url), unit: unit, vocabulary: vocabulary, source: url.path)
+    try self.init(bytes: AtomicFile.read(url), unit: unit, vocabulary: vocabulary, source: url.path)
   }
 
   /// Parses `bytes`; with `vocabulary` given, its unit is used and every symbol must be in it.

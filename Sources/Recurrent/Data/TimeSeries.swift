@@ -275,44 +275,26 @@ public struct ZScoreNormalizer: Equatable, Sendable {
 
   /// Compact JSON text (see the type's documentation); Doubles round-trip exactly.
   public var json: String {
-    let names = columns.map { name -> String in
-      var s = ""
-      for scalar in name.unicodeScalars {
-        switch scalar {
-        case "\"": s += "\\\""
-        case "\\": s += "\\\\"
-        case _ where scalar.value < 0x20:
-          let hex = String(scalar.value, radix: 16)
-          s += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-        default: s.unicodeScalars.append(scalar)
-        }
-      }
-      return "\"\(s)\""
-    }
-    func list(_ v: [Double]) -> String { v.map { "\($0)" }.joined(separator: ",") }
-    return "{\"columns\":[\(names.joined(separator: ","))],\"mean\":[\(list(means))],\"std\":[\(list(stds))]}"
+    JSONValue.object([
+      "columns": .array(columns.map { .string($0) }), "mean": .array(means.map { .double($0) }),
+      "std": .array(stds.map { .double($0) }),
+    ]).description
   }
 
   /// Statistics stored by `json`. Throws `invalidData` explaining what is wrong.
   public init(json: String) throws {
-    // JSONDecoder parses Doubles exactly (JSONSerialization's NSNumber path can be off by an ulp).
-    struct Stored: Decodable {
-      let columns: [String]
-      let mean: [Double]
-      let std: [Double]
+    func bad(_ m: String) -> RecurrentError { .invalidData("normalization metadata: \(m)") }
+    let object = try DataSupport.jsonObject(json, what: "normalization metadata")
+    func list<T>(_ key: String, _ what: String, _ convert: (JSONValue) -> T?) throws -> [T] {
+      guard let items = object[key]?.array else { throw bad("missing array key \"\(key)\"") }
+      return try items.enumerated().map { i, item in
+        guard let v = convert(item) else { throw bad("\(key)[\(i)] is not \(what)") }
+        return v
+      }
     }
-    let stored: Stored
-    do {
-      stored = try JSONDecoder().decode(Stored.self, from: Data(json.utf8))
-    } catch let DecodingError.keyNotFound(key, _) {
-      throw RecurrentError.invalidData("normalization metadata: missing key \"\(key.stringValue)\"")
-    } catch let DecodingError.typeMismatch(type, context) {
-      let path = context.codingPath.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined()
-      throw RecurrentError.invalidData("normalization metadata: \(path.isEmpty ? "the top level" : path) is not \(type)")
-    } catch {
-      throw RecurrentError.invalidData("normalization metadata: not valid JSON (\(error))")
-    }
-    try self.init(columns: stored.columns, means: stored.mean, stds: stored.std)
+    try self.init(
+      columns: list("columns", "a string", \.string), means: list("mean", "a finite number", \.double),
+      stds: list("std", "a finite number", \.double))
   }
 }
 

@@ -69,7 +69,7 @@ public struct WAVAudio: Sendable, Equatable {
 
   /// Reads the file at `url`. Throws `RecurrentError.io` if it cannot be read.
   public init(contentsOf url: URL) throws {
-    try self.init(bytes: DataSupport.readFile(url), source: url.path)
+    try self.init(bytes: AtomicFile.read(url), source: url.path)
   }
 
   /// Parses the bytes of a WAV file; `source` names it in errors.
