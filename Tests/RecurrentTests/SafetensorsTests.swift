@@ -19,6 +19,19 @@ enum IOFixtures {
   static func i32(_ n: Int) -> [Int64] { (0..<n).map { Int64(($0 - 2) * 1000) } }
   static func i64(_ n: Int) -> [Int64] { (0..<n).map { Int64($0 - 1) * 1_000_000_007 * 3 } }
 
+  /// Calls `body` with a directory nobody may create files in: a temporary one with mode 0555,
+  /// or, for root (who ignores permission bits), /sys, which refuses new files even to root.
+  static func withReadOnlyDirectory(_ body: (URL) throws -> Void) throws {
+    guard geteuid() != 0 else { return try body(URL(fileURLWithPath: "/sys")) }
+    let dir = try temporaryDirectory()
+    chmod(dir.path, 0o555)
+    defer {
+      chmod(dir.path, 0o755)
+      try? FileManager.default.removeItem(at: dir)
+    }
+    try body(dir)
+  }
+
   /// A fresh empty directory under the system temporary directory.
   static func temporaryDirectory() throws -> URL {
     let url = FileManager.default.temporaryDirectory.appendingPathComponent("recurrent-io-\(UUID().uuidString)")
@@ -270,28 +283,15 @@ func expectInvalidData(
   }
 
   @Test func aReadOnlyDirectoryIsAClearIOError() throws {
-    // root ignores permission bits; /sys refuses new files even to root.
-    var directory = URL(fileURLWithPath: "/sys")
-    var cleanup: URL?
-    if geteuid() != 0 {
-      let dir = try IOFixtures.temporaryDirectory()
-      chmod(dir.path, 0o555)
-      directory = dir
-      cleanup = dir
-    }
-    defer {
-      if let cleanup {
-        chmod(cleanup.path, 0o755)
-        try? FileManager.default.removeItem(at: cleanup)
+    try IOFixtures.withReadOnlyDirectory { directory in
+      let target = directory.appendingPathComponent("model.safetensors")
+      do {
+        try AtomicFile.write([1], to: target)
+        Issue.record("writing into a read-only directory succeeded")
+      } catch let RecurrentError.io(message) {
+        #expect(message.contains(target.path))
+        #expect(message.contains("cannot create a temporary file in '\(directory.path)'"))
       }
-    }
-    let target = directory.appendingPathComponent("model.safetensors")
-    do {
-      try AtomicFile.write([1], to: target)
-      Issue.record("writing into a read-only directory succeeded")
-    } catch let RecurrentError.io(message) {
-      #expect(message.contains(target.path))
-      #expect(message.contains("cannot create a temporary file in '\(directory.path)'"))
     }
   }
 

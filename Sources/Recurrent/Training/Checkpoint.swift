@@ -302,20 +302,18 @@ enum OptimizerCodec {
     }
     var c: JSONObject = ["name": .string(o.name), "learningRate": .double(o.learningRate), "iterations": .int(o.iterations)]
     var known = true
+    func adam(_ beta1: Double, _ beta2: Double, _ epsilon: Double, _ amsgrad: Bool) {
+      c["beta1"] = .double(beta1)
+      c["beta2"] = .double(beta2)
+      c["epsilon"] = .double(epsilon)
+      c["amsgrad"] = .bool(amsgrad)
+    }
     switch o {
     case let s as SGD:
       c["momentum"] = .double(s.momentum)
       c["nesterov"] = .bool(s.nesterov)
-    case let a as Adam:
-      c["beta1"] = .double(a.beta1)
-      c["beta2"] = .double(a.beta2)
-      c["epsilon"] = .double(a.epsilon)
-      c["amsgrad"] = .bool(a.amsgrad)
-    case let a as AdamW:
-      c["beta1"] = .double(a.beta1)
-      c["beta2"] = .double(a.beta2)
-      c["epsilon"] = .double(a.epsilon)
-      c["amsgrad"] = .bool(a.amsgrad)
+    case let a as Adam: adam(a.beta1, a.beta2, a.epsilon, a.amsgrad)
+    case let a as AdamW: adam(a.beta1, a.beta2, a.epsilon, a.amsgrad)
     case let r as RMSprop:
       c["rho"] = .double(r.rho)
       c["momentum"] = .double(r.momentum)
