@@ -87,6 +87,34 @@ import Testing
     #expect(dataError { _ = try CSVTable(contentsOf: missing) } == .io("cannot open '/nonexistent/in.csv': No such file or directory"))
   }
 
+  @Test func formatRoundTrips() throws {
+    let rows = [["1", "plain"], ["2", "comma, inside"], ["3", "quote \" inside"], ["4", "line\nbreak"], ["5", " padded "],
+                ["6", ""], ["7", "e\u{301}, accent"]]
+    let text = CSVTable.format(header: ["id", "text"], rows: rows)
+    #expect(text.hasPrefix("id,text\n1,plain\n2,\"comma, inside\"\n3,\"quote \"\" inside\"\n"))
+    let table = try CSVTable(text: text, header: .present)
+    #expect(table.columnNames == ["id", "text"] && table.rows == rows)
+    let semicolons = CSVTable.format(header: nil, rows: [["a;b", "c,d"]], delimiter: .semicolon)
+    #expect(semicolons == "\"a;b\";c,d\n")
+    #expect(try CSVTable(text: semicolons, delimiter: .semicolon, header: .absent).rows == [["a;b", "c,d"]])
+  }
+
+  @Test func timeSeriesSpecRoundTripsAndSelects() throws {
+    let spec = try TimeSeriesSpec(target: "temp", features: ["temp", "pressure"], window: 3, horizon: 1, missing: .interpolate)
+    #expect(spec.json == "{\"target\":\"temp\",\"features\":[\"temp\",\"pressure\"],\"window\":3,\"horizon\":1,\"missing\":\"interpolate\"}")
+    #expect(try TimeSeriesSpec(json: spec.json) == spec)
+    let series = try spec.series(from: CSVTable(contentsOf: Self.fixture("csv_missing")))
+    #expect(series.featureNames == ["temp", "pressure"] && series.target == [10, 11, 12, 13.5, 14.25, 15])
+    #expect(dataError { _ = try TimeSeriesSpec(target: "t", features: ["t"], window: 0, horizon: 1) } != nil)
+    #expect(dataError { _ = try TimeSeriesSpec(target: "t", features: [], window: 2, horizon: 1) } != nil)
+    #expect(dataError { _ = try TimeSeriesSpec(target: "t", features: ["t", "t"], window: 2, horizon: 1) } != nil)
+    for bad in ["{}", "[]", "{\"target\":\"t\",\"features\":[\"t\"],\"window\":2,\"horizon\":0,\"missing\":\"error\"}",
+                "{\"target\":\"t\",\"features\":[1],\"window\":2,\"horizon\":1,\"missing\":\"error\"}",
+                "{\"target\":\"t\",\"features\":[\"t\"],\"window\":2,\"horizon\":1,\"missing\":\"guess\"}"] {
+      #expect(dataErrorText { _ = try TimeSeriesSpec(json: bad) }?.hasPrefix("invalid data: time series metadata:") == true, "\(bad)")
+    }
+  }
+
   // MARK: - Columns and values
 
   @Test func columnSelection() throws {

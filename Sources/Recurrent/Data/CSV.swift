@@ -7,9 +7,9 @@ import Foundation
 ///   occurs most often outside quotes on the first non-blank line, comma on a tie or none);
 /// - records end with LF, CRLF or a lone CR; blank (empty or whitespace-only) lines are skipped;
 /// - a field that starts with `"` is quoted: it runs to the next lone `"`, `""` inside stands
-///   for one `"`, and it may hold delimiters and line breaks; after the closing quote only a
-///   delimiter or the end of the record may follow. A `"` inside an unquoted field is kept as
-///   a literal character;
+///   for one `"`, and it may hold delimiters and line breaks (read as LF); after the closing
+///   quote only a delimiter or the end of the record may follow. A `"` inside an unquoted
+///   field is kept as a literal character;
 /// - a leading UTF-8 byte-order mark is skipped; the file must be valid UTF-8;
 /// - every record has the same number of fields.
 ///
@@ -254,6 +254,36 @@ public struct CSVTable: Sendable {
       let cells = below.map { $0[c] }.filter { !CSVNumber.isMissing($0) }
       return !cells.isEmpty && 2 * cells.filter(isNumber).count > cells.count
     }
+  }
+}
+
+extension CSVTable {
+  /// RFC 4180 text of `rows` (after `header`, if given): a field is quoted, with its quotes
+  /// doubled, when it holds the delimiter, a quote, CR or LF, or starts or ends with a space;
+  /// records end with "\n". `CSVTable(text:)` reads it back unchanged (e.g. forecasts written
+  /// by `rnn predict`).
+  public static func format(header: [String]?, rows: [[String]], delimiter: Delimiter = .comma) -> String {
+    let sep = Unicode.Scalar(delimiter.byte ?? UInt8(ascii: ","))
+    func field(_ s: String) -> String {
+      // Scalars, not Characters: "\r\n" is one Character, and a combining mark can follow the delimiter.
+      let scalars = s.unicodeScalars
+      let needsQuotes = scalars.contains { $0 == sep || $0 == "\"" || $0 == "\n" || $0 == "\r" }
+        || scalars.first == " " || scalars.last == " "
+      guard needsQuotes else { return s }
+      var quoted = String.UnicodeScalarView()
+      quoted.append("\"")
+      for c in scalars {
+        if c == "\"" { quoted.append("\"") }
+        quoted.append(c)
+      }
+      quoted.append("\"")
+      return String(quoted)
+    }
+    var out = ""
+    for record in (header.map { [$0] } ?? []) + rows {
+      out += record.map(field).joined(separator: String(Character(sep))) + "\n"
+    }
+    return out
   }
 }
 

@@ -196,6 +196,84 @@ public struct TimeSeries: Sendable, Equatable {
   }
 }
 
+/// How a forecasting model reads its CSV, kept in checkpoint metadata (`metadataKey`) beside the
+/// normalisation statistics so that prediction rebuilds exactly the training inputs:
+///
+///     {"target":"load","features":["load","temp"],"window":48,"horizon":6,"missing":"interpolate"}
+///
+///     // training
+///     let spec = try TimeSeriesSpec(target: "load", features: ["load", "temp"], window: 48, horizon: 6, missing: .interpolate)
+///     let series = try spec.series(from: CSVTable(contentsOf: url))
+///     metadata[TimeSeriesSpec.metadataKey] = spec.json
+///     // prediction
+///     let spec = try TimeSeriesSpec(json: checkpoint.metadata[TimeSeriesSpec.metadataKey]!)
+///     let x = try TimeSeriesWindows<Float>.predictionInputs(series: normalizer.normalized(spec.series(from: table)), window: spec.window)
+public struct TimeSeriesSpec: Equatable, Sendable {
+  /// Checkpoint metadata key for `json`.
+  public static let metadataKey = "time_series"
+
+  /// The target column's name.
+  public let target: String
+  /// The input columns' names, in input order.
+  public let features: [String]
+  /// W: past steps per input window.
+  public let window: Int
+  /// H: future target steps per forecast.
+  public let horizon: Int
+  public let missing: MissingValuePolicy
+
+  /// Throws `invalidArgument` for W or H < 1, no features or a feature listed twice.
+  public init(target: String, features: [String], window: Int, horizon: Int, missing: MissingValuePolicy = .error) throws {
+    guard window >= 1 else { throw RecurrentError.invalidArgument("window must be >= 1 step, got \(window)") }
+    guard horizon >= 1 else { throw RecurrentError.invalidArgument("horizon must be >= 1 step, got \(horizon)") }
+    guard !features.isEmpty else { throw RecurrentError.invalidArgument("time series: no feature columns") }
+    guard Set(features).count == features.count else {
+      throw RecurrentError.invalidArgument("time series: a feature column is listed twice in \(features)")
+    }
+    self.target = target
+    self.features = features
+    self.window = window
+    self.horizon = horizon
+    self.missing = missing
+  }
+
+  /// The series these columns select from `table` (by name).
+  public func series(from table: CSVTable) throws -> TimeSeries {
+    try TimeSeries(table: table, target: .name(target), features: features.map { .name($0) }, missing: missing)
+  }
+
+  /// Compact JSON text (see the type's documentation).
+  public var json: String {
+    JSONValue.object([
+      "target": .string(target), "features": .array(features.map { .string($0) }), "window": .int(window),
+      "horizon": .int(horizon), "missing": .string(missing.rawValue),
+    ]).description
+  }
+
+  /// The spec stored by `json`. Throws `invalidData` explaining what is wrong.
+  public init(json: String) throws {
+    func bad(_ m: String) -> RecurrentError { .invalidData("time series metadata: \(m)") }
+    let object = try DataSupport.jsonObject(json, what: "time series metadata")
+    guard let target = object["target"]?.string else { throw bad("missing string key \"target\"") }
+    guard let items = object["features"]?.array else { throw bad("missing array key \"features\"") }
+    let features = try items.enumerated().map { i, item in
+      guard let name = item.string else { throw bad("features[\(i)] is not a string") }
+      return name
+    }
+    guard let window = object["window"]?.int, let horizon = object["horizon"]?.int else {
+      throw bad("missing integer keys \"window\" and \"horizon\"")
+    }
+    guard let name = object["missing"]?.string, let missing = MissingValuePolicy(rawValue: name) else {
+      throw bad("\"missing\" must be one of \(MissingValuePolicy.allCases.map(\.rawValue).joined(separator: ", "))")
+    }
+    do {
+      try self.init(target: target, features: features, window: window, horizon: horizon, missing: missing)
+    } catch RecurrentError.invalidArgument(let message) {
+      throw bad(message)
+    }
+  }
+}
+
 /// Per-column z-score normalisation, z = (x - mean) / std, with statistics kept so they can be
 /// stored in checkpoint metadata and applied again at prediction time.
 ///
