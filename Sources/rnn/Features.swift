@@ -33,8 +33,8 @@ struct Features: ParsableCommand {
       Examples:
         rnn features --wav speech/*.wav --out features/
         rnn features --wav clips/ --stack x.npy --mels 64 --window-ms 32 --hop-ms 16
-        rnn features --wav a.wav --out f --mel-scale htk --pre-emphasis 0.97 \\
-          --fmin 20 --fmax 7600
+        rnn features --wav a.wav --out f --mel-scale htk --mel-norm none \\
+          --pre-emphasis 0.97 --fmin 20 --fmax 7600
       """)
 
   @Option(name: .long, parsing: .upToNextOption, help: "WAV files (or directories of .wav files).")
@@ -70,6 +70,9 @@ struct Features: ParsableCommand {
   @Option(name: .customLong("mel-scale"), help: "Mel scale: slaney (librosa's default, area-normalised filters) or htk.")
   var melScale: String = "slaney"
 
+  @Option(name: .customLong("mel-norm"), help: "Filter normalisation: slaney (equal area, librosa's default) or none (peak 1).")
+  var melNorm: String = "slaney"
+
   @Flag(name: .long, help: "Print nothing on success.")
   var quiet = false
 
@@ -82,6 +85,9 @@ struct Features: ParsableCommand {
     guard hopMs.isFinite, hopMs > 0 else { throw ValidationError("--hop-ms must be positive, got \(hopMs)") }
     guard MelScale(rawValue: melScale) != nil else {
       throw ValidationError("--mel-scale must be slaney or htk, got '\(melScale)'")
+    }
+    guard melNorm == "slaney" || melNorm == "none" else {
+      throw ValidationError("--mel-norm must be slaney or none, got '\(melNorm)'")
     }
     if let preEmphasis, !(preEmphasis >= 0 && preEmphasis < 1) {
       throw ValidationError("--pre-emphasis must be in [0, 1), got \(preEmphasis)")
@@ -150,7 +156,8 @@ struct Features: ParsableCommand {
         do {
           spectrograms[audio.sampleRate] = try LogMelSpectrogram(
             sampleRate: audio.sampleRate, melCount: mels, windowMilliseconds: windowMs, hopMilliseconds: hopMs,
-            minFrequency: fmin, maxFrequency: fmax, preEmphasis: preEmphasis, melScale: MelScale(rawValue: melScale)!)
+            minFrequency: fmin, maxFrequency: fmax, preEmphasis: preEmphasis, melScale: MelScale(rawValue: melScale)!,
+            normalizeFilters: melNorm == "slaney")
         } catch RecurrentError.invalidArgument(let message) {
           throw RecurrentError.invalidArgument("\(input) (\(audio.sampleRate) Hz): \(message)")
         }

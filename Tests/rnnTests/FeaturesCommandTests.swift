@@ -77,13 +77,13 @@ import Testing
     let stack = dir.appendingPathComponent("s.npy").path, lengths = dir.appendingPathComponent("n.npy").path
     let cmd = try Features.parse([
       "--wav", clips.path, "--stack", stack, "--lengths", lengths, "--mels", "16", "--window-ms", "32", "--hop-ms", "16",
-      "--mel-scale", "htk", "--pre-emphasis", "0.97", "--fmin", "20", "--fmax", "3800",
+      "--mel-scale", "htk", "--mel-norm", "none", "--pre-emphasis", "0.97", "--fmin", "20", "--fmax", "3800",
     ])
     let summary = try cmd.execute()
     #expect(summary.files.map { URL(fileURLWithPath: $0.input).lastPathComponent } == ["1.wav", "2.wav"])  // sorted
     let spec = try LogMelSpectrogram(
       sampleRate: 8000, melCount: 16, windowMilliseconds: 32, hopMilliseconds: 16, minFrequency: 20, maxFrequency: 3800,
-      preEmphasis: 0.97, melScale: .htk)
+      preEmphasis: 0.97, melScale: .htk, normalizeFilters: false)
     let expected = try spec(WAVAudio(contentsOf: clips.appendingPathComponent("1.wav")))
     #expect(summary.files[0].frames == expected && summary.stackShape == [2, 22, 16])  // 1 + (3000 - 256) / 128 = 22
     #expect(try NPYArray(contentsOf: URL(fileURLWithPath: lengths)).integers() == [expected.shape[0], 22])
@@ -103,6 +103,7 @@ import Testing
       ["--wav", a.path, "--out", dir.path, "--window-ms", "-5"],
       ["--wav", a.path, "--out", dir.path, "--hop-ms", "0"],
       ["--wav", a.path, "--out", dir.path, "--mel-scale", "bark"],
+      ["--wav", a.path, "--out", dir.path, "--mel-norm", "l2"],
       ["--wav", a.path, "--out", dir.path, "--pre-emphasis", "1.5"],
       ["--wav", a.path, "--out", dir.path, "--lengths", "l.npy"],
     ]
