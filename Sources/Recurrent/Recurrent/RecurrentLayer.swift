@@ -48,8 +48,8 @@ public final class RecurrentLayer<Cell: RecurrentCell, Scalar: TensorScalar> {
   // Backward scratch, reused across calls.
   private let dGatesInput = WorkspaceBuffer<Scalar>()  // [T*B, G*H]
   private let dGatesRecurrent = WorkspaceBuffer<Scalar>()  // [T*B, G*H] (GRU)
-  private let dH = WorkspaceBuffer<Scalar>()  // [T*B, H]: dL/dh_t for t = 1...T (slot t-1)
-  private let dh0 = WorkspaceBuffer<Scalar>()  // [B, H]
+  let dH = WorkspaceBuffer<Scalar>()  // [T*B, H]: dL/dh_t for t = 1...T (slot t-1)
+  let dh0 = WorkspaceBuffer<Scalar>()  // [B, H]
   private let dc = WorkspaceBuffer<Scalar>()  // [B, H]
   private let scratch = WorkspaceBuffer<Scalar>()  // [B, G*H]
   private let dX = WorkspaceBuffer<Scalar>()  // [T*B, I]
