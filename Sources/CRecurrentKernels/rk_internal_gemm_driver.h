@@ -108,8 +108,6 @@ static int RK_FN(gemm_vector)(const RK_KSET *ks, int transA, int transB, long M,
 static int RK_FN(gemm_serial)(const RK_KSET *ks, int transA, int transB, long M, long N, long K,
                               RK_T alpha, const RK_T *A, long lda, const RK_T *B, long ldb,
                               RK_T beta, RK_T *C, long ldc) {
-  if (M == 1 || N == 1)
-    return RK_FN(gemm_vector)(ks, transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
   const long mr = ks->mr, nr = ks->nr;
   const long kc_max = RK_FN(kc_block)(ks, K);
   const long mc_max = RK_FN(balanced_block)(M, ks->mc, mr);
@@ -206,8 +204,13 @@ static void RK_FN(run_part)(const RK_FN(job) *jb, int tid, int tm, int tn) {
   const RK_T *A = jb->transA ? jb->A + m0 : jb->A + m0 * jb->lda;
   const RK_T *B = jb->transB ? jb->B + n0 * jb->ldb : jb->B + n0;
   RK_T *C = jb->C + m0 * jb->ldc + n0;
-  if (RK_FN(gemm_serial)(jb->ks, jb->transA, jb->transB, m1 - m0, n1 - n0, jb->K, jb->alpha, A,
-                         jb->lda, B, jb->ldb, jb->beta, C, jb->ldc) != 0)
+  // The path is chosen by the whole problem's shape, not the piece's (a split can leave a piece
+  // one column wide), so the result does not depend on how many threads joined.
+  const int vector = jb->M == 1 || jb->N == 1;
+  if ((vector ? RK_FN(gemm_vector)(jb->ks, jb->transA, jb->transB, m1 - m0, n1 - n0, jb->K,
+                                   jb->alpha, A, jb->lda, B, jb->ldb, jb->beta, C, jb->ldc)
+              : RK_FN(gemm_serial)(jb->ks, jb->transA, jb->transB, m1 - m0, n1 - n0, jb->K,
+                                   jb->alpha, A, jb->lda, B, jb->ldb, jb->beta, C, jb->ldc)) != 0)
     RK_FN(gemm_small)(jb->transA, jb->transB, m1 - m0, n1 - n0, jb->K, jb->alpha, A, jb->lda, B,
                       jb->ldb, jb->beta, C, jb->ldc);
 }
@@ -326,7 +329,7 @@ void RK_PUBLIC_NAME(int transA, int transB, long M, long N, long K, RK_T alpha, 
     RK_FN(run_part)(&jb, 0, 1, 1);
     return;
   }
-  if (M >= (long)nt * RK_GEMM_SHARED_MIN_ROWS) {
+  if (M >= (long)nt * RK_GEMM_SHARED_MIN_ROWS && N > 1) {  // N == 1: matrix-vector path
     // Enough rows per thread: split M and share the packed B blocks.
     jb.kc_max = RK_FN(kc_block)(ks, K);
     jb.nc_max = (N + ks->nr - 1) / ks->nr * ks->nr;

@@ -360,6 +360,31 @@ struct GEMMTests {
     }
   }
 
+  /// Bitwise the same answer with 1 or 2 threads (however many workers joined): every element is
+  /// accumulated in the same order whatever the split. The shapes split into a piece one column
+  /// (or row) wide, which once took the matrix-vector path, and into the shared-B mode.
+  @Test func resultDoesNotDependOnThreadCount() {
+    let problems = [
+      GEMMProblem(transA: false, transB: true, m: 7, n: 17, k: 4000, alpha: -0.5, beta: 0.5),
+      GEMMProblem(transA: true, transB: false, m: 17, n: 7, k: 4000, alpha: 1, beta: 1),
+      GEMMProblem(transA: false, transB: true, m: 3000, n: 1, k: 300, alpha: -0.5),
+      GEMMProblem(transA: true, transB: true, m: 1, n: 3000, k: 300, beta: 0.5),
+      GEMMProblem(transA: false, transB: false, m: 300, n: 257, k: 513, alpha: -0.5, beta: 0.5),
+    ]
+    withDefaultSettings {
+      for (s, p) in problems.enumerated() {
+        let x = GEMMInputs<Float>(p, seed: UInt64(80 + s))
+        ComputeSettings.threadCount = 1
+        let one = runGEMM(p, x)
+        ComputeSettings.threadCount = 2
+        for _ in 0..<5 {
+          let two = runGEMM(p, x)
+          #expect(two.elementsEqual(one) { $0.bitPattern == $1.bitPattern }, "\(p)")
+        }
+      }
+    }
+  }
+
   /// Several threads calling GEMM at once (the pool is busy for all but one of them at a time,
   /// the others run inline): every result must still be right.
   @Test func concurrentCallers() {
