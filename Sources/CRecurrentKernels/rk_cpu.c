@@ -1,8 +1,13 @@
 // CPU feature detection, ISA selection and the thread-count setting.
 //
-// All state here is process-global and read with atomics, so kernels may query it from any
-// thread. A GEMM reads the active ISA and the thread count once at its start and uses those
-// values for the whole call, so changing them concurrently never mixes kernels within a call.
+// The detected ISA and the thread count are process-global, read with atomics. The ISA forced
+// with rk_force_isa applies to the calling thread only: the kernels a thread calls (GEMM, which
+// hands its choice to its pool workers, vector math, cell kernels) read rk_active_isa() on that
+// thread. So a test that forces the portable path does not change the results of tests running
+// at the same time on other threads (Swift Testing runs suites in parallel; bit-for-bit
+// comparisons such as checkpoint resumption broke when one suite's global override leaked into
+// another's run). Threads that never force an ISA use the best one. A GEMM reads the ISA and the
+// thread count once at its start, so changing them concurrently never mixes kernels in a call.
 #include "rk_cpu.h"
 
 #include <stdatomic.h>
@@ -10,8 +15,8 @@
 
 /// -1: not detected yet; otherwise an rk_isa value.
 static atomic_int rk_best_isa_cache = -1;
-/// -1: not forced (use the best); otherwise the forced rk_isa value.
-static atomic_int rk_forced_isa = -1;
+/// -1: not forced on this thread (use the best); otherwise the forced rk_isa value.
+static _Thread_local int rk_forced_isa = -1;
 /// 0: not initialised yet (default computed lazily); otherwise >= 1.
 static atomic_int rk_thread_count = 0;
 
@@ -35,17 +40,15 @@ rk_isa rk_cpu_best_isa(void) {
 }
 
 rk_isa rk_active_isa(void) {
-  int forced = atomic_load_explicit(&rk_forced_isa, memory_order_relaxed);
-  return forced >= 0 ? (rk_isa)forced : rk_cpu_best_isa();
+  return rk_forced_isa >= 0 ? (rk_isa)rk_forced_isa : rk_cpu_best_isa();
 }
 
 void rk_force_isa(rk_isa isa) {
   rk_isa best = rk_cpu_best_isa();
-  if ((int)isa >= (int)best) {
-    atomic_store_explicit(&rk_forced_isa, -1, memory_order_relaxed);  // back to the best
-  } else {
-    atomic_store_explicit(&rk_forced_isa, (int)isa < 0 ? 0 : (int)isa, memory_order_relaxed);
-  }
+  if ((int)isa >= (int)best)
+    rk_forced_isa = -1;  // back to the best
+  else
+    rk_forced_isa = (int)isa < 0 ? 0 : (int)isa;
 }
 
 static int rk_default_threads(void) {
