@@ -16,8 +16,9 @@ typedef enum {
 rk_isa rk_cpu_best_isa(void);
 /// The ISA the kernels currently use: the best one, unless forced lower with rk_force_isa.
 rk_isa rk_active_isa(void);
-/// Forces the kernels to `isa` (clamped to what the CPU supports); used by tests to check the
-/// portable fallback on an AVX2 machine. Pass rk_cpu_best_isa() to restore.
+/// Forces the kernels called from the calling thread to `isa` (clamped to what the CPU
+/// supports; other threads are unaffected, and a GEMM passes the choice to its workers); used by
+/// tests to check the portable fallback on an AVX2 machine. Pass rk_cpu_best_isa() to restore.
 void rk_force_isa(rk_isa isa);
 
 /// Number of threads GEMM may use (default: the number of online CPUs, at most 8).

@@ -13,7 +13,8 @@ public enum ComputeSettings {
     rk_active_isa() == RK_ISA_AVX2_FMA ? "avx2+fma" : "portable"
   }
 
-  /// Forces the portable kernels (`true`) or restores the best the CPU supports (`false`).
+  /// Forces the portable kernels (`true`) or restores the best the CPU supports (`false`), for
+  /// kernels called from the calling thread only.
   public static func forcePortableKernels(_ portable: Bool) {
     rk_force_isa(portable ? RK_ISA_PORTABLE : rk_cpu_best_isa())
   }
