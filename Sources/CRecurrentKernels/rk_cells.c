@@ -10,26 +10,35 @@
 
 #include "rk_cpu.h"
 
+/// The calling thread's cap on the ISA (-1: none); see rk_cells_set_thread_isa.
+static _Thread_local int rk_cells_thread_isa = -1;
+
+void rk_cells_set_thread_isa(int isa) { rk_cells_thread_isa = isa < 0 ? -1 : isa; }
+
 #if defined(__x86_64__)
 void rk_lstm_forward_f32_avx2(long B, long H, float *g, const float *bias, const float *c_prev,
                               float *c, float *h);
 void rk_lstm_backward_f32_avx2(long B, long H, const float *g, const float *c_prev,
-                               const float *c, const float *dh, float *dc, float *dg);
+                               const float *c, const float *dh, float *dc, float *dg, float *db);
 void rk_gru_forward_f32_avx2(long B, long H, float *g, const float *rec, const float *bih,
                              const float *bhh, const float *h_prev, float *hn, float *h);
 void rk_gru_backward_f32_avx2(long B, long H, const float *g, const float *hn,
                               const float *h_prev, const float *dh, float *dh_prev, float *dgx,
-                              float *dgh);
+                              float *dgh, float *dbx, float *dbh);
 void rk_rnn_forward_f32_avx2(long B, long H, int relu, const float *pre, const float *bias,
                              float *h);
 void rk_rnn_backward_f32_avx2(long B, long H, int relu, const float *h, const float *dh,
-                              float *da);
+                              float *da, float *db);
 void rk_cells_tanh_f32_avx2(long n, const float *x, float *y);
 void rk_cells_sigmoid_f32_avx2(long n, const float *x, float *y);
 
 /// rk_active_isa() reports AVX2+FMA only when cpuid found both (rk_cpu.c), and never above
-/// what the CPU supports (rk_force_isa clamps), so this is the whole check.
-static inline int rk_cells_avx2(void) { return rk_active_isa() == RK_ISA_AVX2_FMA; }
+/// what the CPU supports (rk_force_isa clamps), so this is the whole check, bar the thread cap.
+static inline int rk_cells_avx2(void) {
+  int isa = (int)rk_active_isa();
+  if (rk_cells_thread_isa >= 0 && rk_cells_thread_isa < isa) isa = rk_cells_thread_isa;
+  return isa == RK_ISA_AVX2_FMA;
+}
 #define RK_CELLS_DISPATCH(call) \
   do {                          \
     if (rk_cells_avx2()) {      \
@@ -77,8 +86,8 @@ void rk_lstm_forward_f32(long B, long H, float *g, const float *bias, const floa
 }
 
 void rk_lstm_backward_f32(long B, long H, const float *g, const float *c_prev, const float *c,
-                          const float *dh, float *dc, float *dg) {
-  RK_CELLS_DISPATCH(rk_lstm_backward_f32_avx2(B, H, g, c_prev, c, dh, dc, dg));
+                          const float *dh, float *dc, float *dg, float *db) {
+  RK_CELLS_DISPATCH(rk_lstm_backward_f32_avx2(B, H, g, c_prev, c, dh, dc, dg, db));
   for (long b = 0; b < B; b++) {
     const float *a = g + b * 4 * H;
     const float *cp = c_prev + b * H, *cr = c + b * H, *dhr = dh + b * H;
@@ -94,6 +103,8 @@ void rk_lstm_backward_f32(long B, long H, const float *g, const float *c_prev, c
       da[2 * H + j] = dct * i * (1.0f - gg * gg);
       da[3 * H + j] = dO * o * (1.0f - o);
     }
+    if (db)
+      for (long j = 0; j < 4 * H; j++) db[j] += da[j];
   }
 }
 
@@ -121,8 +132,9 @@ void rk_gru_forward_f32(long B, long H, float *g, const float *rec, const float 
 }
 
 void rk_gru_backward_f32(long B, long H, const float *g, const float *hn, const float *h_prev,
-                         const float *dh, float *dh_prev, float *dgx, float *dgh) {
-  RK_CELLS_DISPATCH(rk_gru_backward_f32_avx2(B, H, g, hn, h_prev, dh, dh_prev, dgx, dgh));
+                         const float *dh, float *dh_prev, float *dgx, float *dgh, float *dbx,
+                         float *dbh) {
+  RK_CELLS_DISPATCH(rk_gru_backward_f32_avx2(B, H, g, hn, h_prev, dh, dh_prev, dgx, dgh, dbx, dbh));
   for (long b = 0; b < B; b++) {
     const float *a = g + b * 3 * H, *hnr = hn + b * H, *hp = h_prev + b * H, *dhr = dh + b * H;
     float *dhp = dh_prev + b * H, *dx = dgx + b * 3 * H, *dr = dgh + b * 3 * H;
@@ -141,6 +153,10 @@ void rk_gru_backward_f32(long B, long H, const float *g, const float *hn, const 
       dr[H + j] = dAz;
       dr[2 * H + j] = dAn * r;
     }
+    if (dbx)
+      for (long j = 0; j < 3 * H; j++) dbx[j] += dx[j];
+    if (dbh)
+      for (long j = 0; j < 3 * H; j++) dbh[j] += dr[j];
   }
 }
 
@@ -158,10 +174,13 @@ void rk_rnn_forward_f32(long B, long H, int relu, const float *a, const float *b
   }
 }
 
-void rk_rnn_backward_f32(long B, long H, int relu, const float *h, const float *dh, float *da) {
-  RK_CELLS_DISPATCH(rk_rnn_backward_f32_avx2(B, H, relu, h, dh, da));
+void rk_rnn_backward_f32(long B, long H, int relu, const float *h, const float *dh, float *da,
+                         float *db) {
+  RK_CELLS_DISPATCH(rk_rnn_backward_f32_avx2(B, H, relu, h, dh, da, db));
   for (long k = 0; k < B * H; k++)
     da[k] = relu ? (h[k] > 0.0f ? dh[k] : 0.0f) : dh[k] * (1.0f - h[k] * h[k]);
+  if (db)
+    for (long k = 0; k < B * H; k++) db[k % H] += da[k];
 }
 
 // ---- activations, for tests ----

@@ -111,7 +111,7 @@ RK_CELLS_AVX2 void rk_lstm_forward_f32_avx2(long B, long H, float *g, const floa
 
 RK_CELLS_AVX2 void rk_lstm_backward_f32_avx2(long B, long H, const float *g, const float *c_prev,
                                              const float *c, const float *dh, float *dc,
-                                             float *dg) {
+                                             float *dg, float *db) {
   const __m256 one = _mm256_set1_ps(1.0f);
   for (long b = 0; b < B; b++) {
     const float *a = g + b * 4 * H;
@@ -129,11 +129,21 @@ RK_CELLS_AVX2 void rk_lstm_backward_f32_avx2(long B, long H, const float *g, con
       // reverses c_t = f c_{t-1} + i g
       ST(dcr + j, _mm256_mul_ps(dct, f));  // dc_{t-1}
       // reverses the activations: σ' = s (1 - s), tanh' = 1 - t^2
-      ST(da + j, _mm256_mul_ps(_mm256_mul_ps(dct, gg), _mm256_mul_ps(i, _mm256_sub_ps(one, i))));
-      ST(da + H + j,
-         _mm256_mul_ps(_mm256_mul_ps(dct, LD(cp + j)), _mm256_mul_ps(f, _mm256_sub_ps(one, f))));
-      ST(da + 2 * H + j, _mm256_mul_ps(_mm256_mul_ps(dct, i), _mm256_fnmadd_ps(gg, gg, one)));
-      ST(da + 3 * H + j, _mm256_mul_ps(dO, _mm256_mul_ps(o, _mm256_sub_ps(one, o))));
+      __m256 dai = _mm256_mul_ps(_mm256_mul_ps(dct, gg), _mm256_mul_ps(i, _mm256_sub_ps(one, i)));
+      __m256 daf =
+          _mm256_mul_ps(_mm256_mul_ps(dct, LD(cp + j)), _mm256_mul_ps(f, _mm256_sub_ps(one, f)));
+      __m256 dag = _mm256_mul_ps(_mm256_mul_ps(dct, i), _mm256_fnmadd_ps(gg, gg, one));
+      __m256 dao = _mm256_mul_ps(dO, _mm256_mul_ps(o, _mm256_sub_ps(one, o)));
+      ST(da + j, dai);
+      ST(da + H + j, daf);
+      ST(da + 2 * H + j, dag);
+      ST(da + 3 * H + j, dao);
+      if (db) {  // bias gradient: column sums of da
+        ST(db + j, _mm256_add_ps(LD(db + j), dai));
+        ST(db + H + j, _mm256_add_ps(LD(db + H + j), daf));
+        ST(db + 2 * H + j, _mm256_add_ps(LD(db + 2 * H + j), dag));
+        ST(db + 3 * H + j, _mm256_add_ps(LD(db + 3 * H + j), dao));
+      }
     }
   }
 }
@@ -169,7 +179,7 @@ RK_CELLS_AVX2 void rk_gru_forward_f32_avx2(long B, long H, float *g, const float
 
 RK_CELLS_AVX2 void rk_gru_backward_f32_avx2(long B, long H, const float *g, const float *hn,
                                             const float *h_prev, const float *dh, float *dh_prev,
-                                            float *dgx, float *dgh) {
+                                            float *dgx, float *dgh, float *dbx, float *dbh) {
   const __m256 one = _mm256_set1_ps(1.0f);
   for (long b = 0; b < B; b++) {
     const float *a = g + b * 3 * H, *hnr = hn + b * H, *hp = h_prev + b * H, *dhr = dh + b * H;
@@ -187,12 +197,23 @@ RK_CELLS_AVX2 void rk_gru_backward_f32_avx2(long B, long H, const float *g, cons
       // reverses a_n = x W_in^T + b_in + r hn, then r, z = σ(.)
       __m256 dAr = _mm256_mul_ps(_mm256_mul_ps(dAn, LD(hnr + j)), _mm256_mul_ps(r, _mm256_sub_ps(one, r)));
       __m256 dAz = _mm256_mul_ps(dZ, _mm256_mul_ps(z, _mm256_sub_ps(one, z)));
+      __m256 dHn = _mm256_mul_ps(dAn, r);  // d(hn) = dAn r
       ST(dx + j, dAr);
       ST(dx + H + j, dAz);
       ST(dx + 2 * H + j, dAn);
       ST(dr + j, dAr);
       ST(dr + H + j, dAz);
-      ST(dr + 2 * H + j, _mm256_mul_ps(dAn, r));  // d(hn) = dAn r
+      ST(dr + 2 * H + j, dHn);
+      if (dbx) {  // bias gradients: column sums of dgx and dgh
+        ST(dbx + j, _mm256_add_ps(LD(dbx + j), dAr));
+        ST(dbx + H + j, _mm256_add_ps(LD(dbx + H + j), dAz));
+        ST(dbx + 2 * H + j, _mm256_add_ps(LD(dbx + 2 * H + j), dAn));
+      }
+      if (dbh) {
+        ST(dbh + j, _mm256_add_ps(LD(dbh + j), dAr));
+        ST(dbh + H + j, _mm256_add_ps(LD(dbh + H + j), dAz));
+        ST(dbh + 2 * H + j, _mm256_add_ps(LD(dbh + 2 * H + j), dHn));
+      }
     }
   }
 }
@@ -213,7 +234,7 @@ RK_CELLS_AVX2 void rk_rnn_forward_f32_avx2(long B, long H, int relu, const float
 }
 
 RK_CELLS_AVX2 void rk_rnn_backward_f32_avx2(long B, long H, int relu, const float *h,
-                                            const float *dh, float *da) {
+                                            const float *dh, float *da, float *db) {
   const __m256 one = _mm256_set1_ps(1.0f), zero = _mm256_setzero_ps();
   for (long b = 0; b < B; b++) {
     const float *hr = h + b * H, *dhr = dh + b * H;
@@ -223,8 +244,10 @@ RK_CELLS_AVX2 void rk_rnn_backward_f32_avx2(long B, long H, int relu, const floa
       const __m256i m = rkc_tail_mask(H - j);
       __m256 hv = LD(hr + j), d = LD(dhr + j);
       // tanh: da = dh (1 - h^2);  relu: da = dh [h > 0]
-      ST(dar + j, relu ? _mm256_and_ps(d, _mm256_cmp_ps(hv, zero, _CMP_GT_OQ))
-                       : _mm256_mul_ps(d, _mm256_fnmadd_ps(hv, hv, one)));
+      __m256 a = relu ? _mm256_and_ps(d, _mm256_cmp_ps(hv, zero, _CMP_GT_OQ))
+                      : _mm256_mul_ps(d, _mm256_fnmadd_ps(hv, hv, one));
+      ST(dar + j, a);
+      if (db) ST(db + j, _mm256_add_ps(LD(db + j), a));
     }
   }
 }

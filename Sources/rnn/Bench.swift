@@ -111,12 +111,15 @@ final class LayerBenchmark<Cell: RecurrentCell> {
     _ = layer.forward(x)
   }
 
-  /// Training step without the optimizer: zero grads, y = layer(x), L = sum(y*y), backward with dY = 2y.
-  func train() {
+  /// Training step without the optimizer: zero grads, y = layer(x), L = sum(y*y), backward with
+  /// dY = 2y into every parameter gradient. `inputGradient` also computes dL/dx, which the
+  /// reference scripts do not (x has requires_grad=False in ref_torch.py; ref_tf.py asks for
+  /// the trainable variables only).
+  func train(inputGradient: Bool = false) {
     layer.store.zeroGradients()
     var y = layer.forward(x).sequence
     y.withUnsafeMutableBufferPointer { p in for k in p.indices { p[k] *= 2 } }  // dL/dy = 2y
-    _ = layer.backward(sequenceGradient: y)
+    _ = layer.backward(sequenceGradient: y, inputGradient: inputGradient)
   }
 }
 
@@ -222,14 +225,19 @@ struct BenchLayers: ParsableCommand {
     return out
   }
 
-  /// The median forward and train times of one kind and config.
-  func measure(kind: String, config c: BenchConfig) -> (fwd: Double, train: Double) {
-    func run<Cell: RecurrentCell>(_ cell: Cell) -> (Double, Double) {
+  /// The median forward and train times of one kind and config, and (`withInputGradient`) the
+  /// train time when dL/dx is computed too.
+  func measure(kind: String, config c: BenchConfig, withInputGradient: Bool = false)
+    -> (fwd: Double, train: Double, trainWithInputGradient: Double?)
+  {
+    func run<Cell: RecurrentCell>(_ cell: Cell) -> (Double, Double, Double?) {
       let b = LayerBenchmark(cell, c)
       let n = options.runs(default: c.name == "L" ? 5 : 10)
       let f = medianMilliseconds(runs: n, warmup: options.warmup) { b.forward() }
       let t = medianMilliseconds(runs: n, warmup: options.warmup) { b.train() }
-      return (f, t)
+      let tx = withInputGradient
+        ? medianMilliseconds(runs: n, warmup: options.warmup) { b.train(inputGradient: true) } : nil
+      return (f, t, tx)
     }
     switch kind {
     case "lstm": return run(LSTMCell())
@@ -255,18 +263,24 @@ struct BenchLayers: ParsableCommand {
         "validated \(v.count) shapes (Float vs Double engine, outputs and all gradients): max error "
           + "\(formatScientific(worst)) <= \(formatScientific(BenchValidation.tolerance))")
     }
-    var rows = [["kind", "cfg", "B", "T", "I", "H", "fwd ms", "train ms", "fwd GFLOP/s", "train GFLOP/s"]]
+    var rows = [
+      ["kind", "cfg", "B", "T", "I", "H", "fwd ms", "train ms", "train+dx ms", "fwd GFLOP/s", "train GFLOP/s"]
+    ]
     for kind in kinds {
       for c in configs.compactMap(BenchConfig.named) {
-        let (f, t) = measure(kind: kind, config: c)
+        let (f, t, tx) = measure(kind: kind, config: c, withInputGradient: !options.json)
         if options.json {
           print(Self.jsonLine(kind: kind, cfg: c.name, fwd: f, train: t))
         } else {
           let g = Double(kind == "lstm" ? 4 : kind == "gru" ? 3 : 1)
           let flops = 2 * Double(c.batch * c.steps) * g * Double(c.hidden * (c.input + c.hidden))
+          // train without dx: forward, the per-step dh GEMMs and both weight gradients (3x the
+          // forward FLOPs less the input projection's share, which dX would add back).
+          let trainFlops = 3 * flops - 2 * Double(c.batch * c.steps) * g * Double(c.hidden * c.input)
           rows.append([
             kind, c.name, "\(c.batch)", "\(c.steps)", "\(c.input)", "\(c.hidden)", formatFixed(f), formatFixed(t),
-            formatFixed(flops / f / 1e6, digits: 1), formatFixed(3 * flops / t / 1e6, digits: 1),
+            tx.map { formatFixed($0) } ?? "-", formatFixed(flops / f / 1e6, digits: 1),
+            formatFixed(trainFlops / t / 1e6, digits: 1),
           ])
         }
       }
@@ -274,9 +288,22 @@ struct BenchLayers: ParsableCommand {
     if !options.json {
       print(TextTable.render(rows))
       print("")
-      print("threads \(ComputeSettings.threadCount), \(ComputeSettings.activeInstructionSet); train GFLOP/s counts 3x the forward FLOPs")
+      print(
+        "threads \(ComputeSettings.threadCount), \(ComputeSettings.activeInstructionSet); train = every parameter "
+          + "gradient (as the reference scripts), train+dx adds dL/dx; peak RSS \(peakResidentMegabytes()) MB")
     }
   }
+}
+
+/// The process's peak resident set size in MB (getrusage).
+func peakResidentMegabytes() -> Int {
+  #if canImport(Glibc)
+  var u = rusage()
+  getrusage(RUSAGE_SELF.rawValue, &u)
+  return u.ru_maxrss / 1024  // KiB on Linux
+  #else
+  return 0
+  #endif
 }
 
 /// Writes `s` to standard error.

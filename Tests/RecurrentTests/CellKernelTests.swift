@@ -10,13 +10,15 @@ import Testing
 @Suite(.serialized) struct CellKernelTests {
   static let sizes = [(1, 1), (1, 3), (2, 8), (3, 17), (2, 65)]  // (B, H)
 
-  /// Runs `body` on the portable kernels and on the best ISA, restoring the default after.
+  /// Runs `body` with the cell kernels on the portable path and on the best ISA. The cap is
+  /// per thread (rk_cells_set_thread_isa), so suites running concurrently are not affected;
+  /// GEMM and vector math keep their ISA.
   static func onEveryISA(_ body: (String) -> Void) {
-    defer { ComputeSettings.forcePortableKernels(false) }
-    for portable in [true, false] {
-      ComputeSettings.forcePortableKernels(portable)
-      body(ComputeSettings.activeInstructionSet)
-    }
+    defer { rk_cells_set_thread_isa(-1) }
+    rk_cells_set_thread_isa(Int32(RK_ISA_PORTABLE.rawValue))
+    body("portable")
+    rk_cells_set_thread_isa(-1)
+    body(ComputeSettings.activeInstructionSet)
   }
 
   static func random(_ n: Int, _ rng: inout SeededGenerator, scale: Double = 2) -> [Float] {
@@ -42,7 +44,6 @@ import Testing
   @Test func activationsMatchLibmToOneMillionth() {
     let x = Self.activationInputs
     let specials: [Float] = [.nan, .infinity, -.infinity]
-    // Kernel calls only inside the forced-ISA window (other suites run concurrently).
     var results = [(String, [Float], [Float], [Float], [Float])]()
     Self.onEveryISA { isa in
       var t = [Float](repeating: 0, count: x.count), s = t
@@ -121,8 +122,11 @@ import Testing
           CellBackwardStep(
             batch: B, hidden: H, gates: sg.c, extra: nil, hPrev: hPrev.c, h: sh.c, cPrev: cPrev.c, c: sc.c, dh: dh.c,
             dc: sdc.p, dhPrev: dhp.p, dGatesInput: sdg.p, dGatesRecurrent: sdg.p, scratch: scratch.p))
-        rk_lstm_backward_f32(B, H, sg.c, cPrev.c, sc.c, dh.c, cdc.p, cdg.p)
+        let db = Buf(Self.random(G, &rng))
+        let dbWant = (0..<G).map { j in (0..<B).reduce(db.p[j]) { $0 + sdg.p[$1 * G + j] } }
+        rk_lstm_backward_f32(B, H, sg.c, cPrev.c, sc.c, dh.c, cdc.p, cdg.p, db.p)
         #expect(Self.maxDiff(sdc, cdc) < 1e-5 && Self.maxDiff(sdg, cdg) < 1e-5, "\(isa) backward B\(B) H\(H)")
+        #expect(maxAbsoluteDifference(db.array, dbWant) < 1e-5, "\(isa) bias gradient B\(B) H\(H)")
       }
     }
   }
@@ -153,10 +157,16 @@ import Testing
           CellBackwardStep(
             batch: B, hidden: H, gates: sg.c, extra: shn.c, hPrev: hPrev.c, h: sh.c, cPrev: nil, c: nil, dh: dh.c,
             dc: nil, dhPrev: sdhp.p, dGatesInput: sdx.p, dGatesRecurrent: sdr.p, scratch: scratch.p))
-        rk_gru_backward_f32(B, H, sg.c, shn.c, hPrev.c, dh.c, cdhp.p, cdx.p, cdr.p)
+        let dbx = Buf(Self.random(G, &rng)), dbh = Buf(Self.random(G, &rng))
+        let dbxWant = (0..<G).map { j in (0..<B).reduce(dbx.p[j]) { $0 + sdx.p[$1 * G + j] } }
+        let dbhWant = (0..<G).map { j in (0..<B).reduce(dbh.p[j]) { $0 + sdr.p[$1 * G + j] } }
+        rk_gru_backward_f32(B, H, sg.c, shn.c, hPrev.c, dh.c, cdhp.p, cdx.p, cdr.p, dbx.p, dbh.p)
         #expect(
           Self.maxDiff(sdhp, cdhp) < 1e-5 && Self.maxDiff(sdx, cdx) < 1e-5 && Self.maxDiff(sdr, cdr) < 1e-5,
           "\(isa) backward B\(B) H\(H)")
+        #expect(
+          maxAbsoluteDifference(dbx.array, dbxWant) < 1e-5 && maxAbsoluteDifference(dbh.array, dbhWant) < 1e-5,
+          "\(isa) bias gradients B\(B) H\(H)")
       }
     }
   }
@@ -187,8 +197,11 @@ import Testing
           CellBackwardStep(
             batch: B, hidden: H, gates: sh.c, extra: nil, hPrev: hPrev.c, h: sh.c, cPrev: nil, c: nil, dh: dh.c,
             dc: nil, dhPrev: dhp.p, dGatesInput: sda.p, dGatesRecurrent: sda.p, scratch: scratch.p))
-        rk_rnn_backward_f32(B, H, relu, sh.c, dh.c, cda.p)
+        let db = Buf(Self.random(H, &rng))
+        let dbWant = (0..<H).map { j in (0..<B).reduce(db.p[j]) { $0 + sda.p[$1 * H + j] } }
+        rk_rnn_backward_f32(B, H, relu, sh.c, dh.c, cda.p, db.p)
         #expect(Self.maxDiff(sda, cda) < 1e-6, "\(isa) \(activation) backward B\(B) H\(H)")
+        #expect(maxAbsoluteDifference(db.array, dbWant) < 1e-5, "\(isa) \(activation) bias gradient B\(B) H\(H)")
       }
     }
   }
@@ -281,5 +294,27 @@ import Testing
     f.usesFusedKernels = true
     let b = f.forward(x).sequence
     #expect(maxAbsoluteDifference(a, b) < 1e-6)
+  }
+
+  @Test func skippingTheInputGradientLeavesEveryOtherGradientAlone() {
+    func check<Cell: RecurrentCell, S: TensorScalar>(_ cell: Cell, _: S.Type) {
+      var rng = SeededGenerator(seed: 9)
+      let layer = RecurrentLayer<Cell, S>(cell, inputSize: 5, hiddenSize: 6, generator: &rng)
+      let x = Tensor<S>(shape: [3, 4, 5], uniformIn: -1...1, using: &rng)
+      let dY = Tensor<S>(shape: [3, 4, 6], uniformIn: -1...1, using: &rng)
+      layer.forward(x)
+      let full = layer.backward(sequenceGradient: dY)
+      let grads = layer.store.grads
+      layer.store.zeroGradients()
+      layer.forward(x)
+      let part = layer.backward(sequenceGradient: dY, inputGradient: false)
+      #expect(full.input.shape == [3, 4, 5] && part.input.shape == [0], "\(cell.kindName) \(S.self)")
+      #expect(layer.store.grads == grads && part.initialState == full.initialState, "\(cell.kindName) \(S.self)")
+    }
+    check(LSTMCell(), Float.self)
+    check(GRUCell(), Float.self)
+    check(SimpleRNNCell(), Float.self)
+    check(LSTMCell(), Double.self)
+    check(GRUCell(), Double.self)
   }
 }

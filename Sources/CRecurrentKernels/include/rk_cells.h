@@ -16,6 +16,11 @@
 extern "C" {
 #endif
 
+/// Caps the instruction set of the rk_cells kernels on the calling thread only (RK_ISA_PORTABLE
+/// = 0: the portable kernels; -1: follow rk_active_isa(), the default). For tests: unlike
+/// rk_force_isa it does not change what other threads (other tests) run.
+void rk_cells_set_thread_isa(int isa);
+
 // ---- LSTM ----
 
 /// One LSTM step forward for `B` rows of `H` units.
@@ -29,8 +34,9 @@ void rk_lstm_forward_f32(long B, long H, float *g, const float *bias, const floa
 ///   g [B, 4H]   the activated gates forward left;  c_prev, c [B, H] as forward left them
 ///   dh [B, H]   dL/dh_t (complete);  dc [B, H]  in dL/dc_t, out dL/dc_{t-1}
 ///   dg [B, 4H]  out: dL/da (pre-activation gradients)
+///   db [4H]     if not NULL, += the column sums of dg (the bias gradient, while dg is hot)
 void rk_lstm_backward_f32(long B, long H, const float *g, const float *c_prev, const float *c,
-                          const float *dh, float *dc, float *dg);
+                          const float *dh, float *dc, float *dg, float *db);
 
 // ---- GRU (reset-after) ----
 
@@ -47,8 +53,10 @@ void rk_gru_forward_f32(long B, long H, float *g, const float *rec, const float 
 ///   g [B, 3H] activated gates;  hn, h_prev [B, H] as forward left them;  dh [B, H] dL/dh_t
 ///   dh_prev [B, H]   *adds* the direct path dh * z
 ///   dgx [B, 3H] out: dL/d(x W_ih^T + b_ih);  dgh [B, 3H] out: dL/d(h W_hh^T + b_hh)
+///   dbx, dbh [3H]  if not NULL, += the column sums of dgx and dgh (the bias gradients)
 void rk_gru_backward_f32(long B, long H, const float *g, const float *hn, const float *h_prev,
-                         const float *dh, float *dh_prev, float *dgx, float *dgh);
+                         const float *dh, float *dh_prev, float *dgx, float *dgh, float *dbx,
+                         float *dbh);
 
 // ---- SimpleRNN ----
 
@@ -56,8 +64,10 @@ void rk_gru_backward_f32(long B, long H, const float *g, const float *hn, const 
 ///   a [B, H] in: x W_ih^T + h_{t-1} W_hh^T (no biases), left unchanged;  bias [H] b_ih + b_hh
 void rk_rnn_forward_f32(long B, long H, int relu, const float *a, const float *bias, float *h);
 
-/// One SimpleRNN step backward: da = dh * act'(.) from h = act(.).  h, dh, da [B, H].
-void rk_rnn_backward_f32(long B, long H, int relu, const float *h, const float *dh, float *da);
+/// One SimpleRNN step backward: da = dh * act'(.) from h = act(.).  h, dh, da [B, H];
+/// db [H] if not NULL, += the column sums of da.
+void rk_rnn_backward_f32(long B, long H, int relu, const float *h, const float *dh, float *da,
+                         float *db);
 
 /// y = tanh(x), y = sigmoid(x) over n floats with the activations the Float kernels use
 /// (AVX2 or portable, as the active ISA says). For tests.

@@ -244,9 +244,13 @@ public final class RecurrentLayer<Cell: RecurrentCell, Scalar: TensorScalar> {
   /// Backpropagates through time from dL/d(sequence) [B, T, H] and dL/d(final state) [B, H]
   /// (either may be nil: zero), using what `forward` recorded on `tape`. Parameter gradients
   /// are *added* to `store.grads`; dL/dx and dL/d(initial state) are returned.
+  ///
+  /// `inputGradient: false` skips dL/dx (the GEMM dX = dG . W_ih, as much work as the forward
+  /// input projection) when nothing upstream needs it, e.g. for a model's first layer; the
+  /// returned `input` is then an empty tensor of shape [0].
   public func backward(
     sequenceGradient: Tensor<Scalar>? = nil, finalStateGradient: RecurrentState<Scalar>? = nil,
-    tape: RecurrentTape<Scalar>? = nil
+    tape: RecurrentTape<Scalar>? = nil, inputGradient: Bool = true
   ) -> RecurrentGradients<Scalar> {
     let tape = tape ?? defaultTape
     precondition(tape.isRecorded, "RecurrentLayer.backward: call forward first")
@@ -298,13 +302,24 @@ public final class RecurrentLayer<Cell: RecurrentCell, Scalar: TensorScalar> {
     let fused = tape.usedFusedKernels ? fusedKind : nil
     store.withBuffers { params, grads in
       let wih = params + weightIH.offset, whh = params + weightHH.offset
+      let dbih = grads + biasIH.offset, dbhh = grads + biasHH.offset
       if let kind = fused {
+        // The kernels add each step's dG rows into the bias gradients while they are hot. LSTM
+        // and SimpleRNN have dG_x = dG_h: one sum, added to both biases after the loop.
+        let split = Cell.splitsRecurrentGradient
+        let db = split ? dbih : biasSum.zeroed(G)
         FusedSteps(
           kind: kind, B: B, T: T, H: H, gates: gates._f32, hs: hs._f32, cs: cs?._f32, extras: extras?._f32,
           recurrent: tmp._f32, maskedH: rmask != nil ? maskedH.reserve(B * H)._f32 : nil, whh: whh._f32,
           biasSum: nil, bih: nil, bhh: nil, recurrentMask: rmask?._f32, masks: masks?._f32,
           stepIsPartial: tape.stepIsPartial
-        ).backward(dHs: dHs._f32, dh0: dh0p._f32, dc: dcp?._f32, dGx: dGx._f32, dGh: dGh._f32)
+        ).backward(
+          dHs: dHs._f32, dh0: dh0p._f32, dc: dcp?._f32, dGx: dGx._f32, dGh: dGh._f32, dbx: db._f32,
+          dbh: split ? dbhh._f32 : nil)
+        if !split {
+          Reductions.axpy(count: G, alpha: 1, db, dbih)
+          Reductions.axpy(count: G, alpha: 1, db, dbhh)
+        }
       } else {
         let E = H * Cell.extraSavedPerUnit
         for t in stride(from: T - 1, through: 0, by: -1) {
@@ -362,16 +377,19 @@ public final class RecurrentLayer<Cell: RecurrentCell, Scalar: TensorScalar> {
       Scalar.gemm(
         transA: true, transB: false, m: G, n: I, k: T * B,
         alpha: 1, a: dGx, lda: G, b: xs, ldb: I, beta: 1, c: grads + weightIH.offset, ldc: I)
-      // db_ih += colsum(dG_x);  db_hh += colsum(dG_h)
-      Reductions.addColumnSums(dGx, rows: T * B, cols: G, into: grads + biasIH.offset)
-      Reductions.addColumnSums(dGh, rows: T * B, cols: G, into: grads + biasHH.offset)
+      // db_ih += colsum(dG_x);  db_hh += colsum(dG_h)   (the fused kernels did it in the loop)
+      if fused == nil {
+        Reductions.addColumnSums(dGx, rows: T * B, cols: G, into: dbih)
+        Reductions.addColumnSums(dGh, rows: T * B, cols: G, into: dbhh)
+      }
       // dX = dG_x . W_ih                                            [T*B, G*H] x [G*H, I]
+      guard inputGradient else { return }
       Scalar.gemm(
         transA: false, transB: false, m: T * B, n: I, k: G,
         alpha: 1, a: dGx, lda: G, b: wih, ldb: I, beta: 0, c: dX.reserve(T * B * I), ldc: I)
     }
 
-    let dx = Tensor<Scalar>(
+    let dx = !inputGradient ? Tensor<Scalar>(shape: [0]) : Tensor<Scalar>(
       shape: [B, T, I],
       scalars: Array(unsafeUninitializedCapacity: B * T * I) { out, count in
         if B * T * I > 0 {
@@ -511,10 +529,12 @@ struct FusedSteps {
   }
 
   /// dHs [T*B, H]: dL/dh_{t+1} from above (slot t), completed in place; dh0 [B, H]; dc [B, H]
-  /// (LSTM) in dL/dc_T, out dL/dc_0; dGx, dGh [T*B, G] out (the same buffer unless GRU).
+  /// (LSTM) in dL/dc_T, out dL/dc_0; dGx, dGh [T*B, G] out (the same buffer unless GRU);
+  /// dbx [G] += colsum(dG_x); dbh [G] += colsum(dG_h) (GRU only; nil otherwise).
   func backward(
     dHs: UnsafeMutablePointer<Float>, dh0: UnsafeMutablePointer<Float>, dc: UnsafeMutablePointer<Float>?,
-    dGx: UnsafeMutablePointer<Float>, dGh: UnsafeMutablePointer<Float>
+    dGx: UnsafeMutablePointer<Float>, dGh: UnsafeMutablePointer<Float>, dbx: UnsafeMutablePointer<Float>,
+    dbh: UnsafeMutablePointer<Float>?
   ) {
     let G = self.G
     for t in stride(from: T - 1, through: 0, by: -1) {
@@ -527,13 +547,13 @@ struct FusedSteps {
           let c = cs!
           rk_lstm_backward_f32(
             n, H, g + r0 * G, c + (t * B + r0) * H, c + ((t + 1) * B + r0) * H, dh + r0 * H, dc! + r0 * H,
-            dgx + r0 * G)
+            dgx + r0 * G, dbx)
         case .gru:
           rk_gru_backward_f32(
             n, H, g + r0 * G, extras! + (t * B + r0) * H, hs + (t * B + r0) * H, dh + r0 * H, dhPrev + r0 * H,
-            dgx + r0 * G, dgh + r0 * G)
+            dgx + r0 * G, dgh + r0 * G, dbx, dbh)
         case .rnn(let relu):
-          rk_rnn_backward_f32(n, H, relu ? 1 : 0, hs + ((t + 1) * B + r0) * H, dh + r0 * H, dgx + r0 * G)
+          rk_rnn_backward_f32(n, H, relu ? 1 : 0, hs + ((t + 1) * B + r0) * H, dh + r0 * H, dgx + r0 * G, dbx)
         }
       } padded: { b in
         // reverses the carry h_t = h_{t-1} (and c_t = c_{t-1}): the gradient passes through.
