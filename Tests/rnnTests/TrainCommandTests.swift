@@ -32,7 +32,7 @@ import Testing
     (["--task", "copy", "--steps", "2"], ["recall accuracy"]),
     (["--task", "reber"], ["penultimate symbol", "determined steps", "all steps (legal set)", "whole strings"]),
     (["--task", "sine", "--steps", "8"], ["MSE"]),
-    (["--task", "addition", "--digits", "2"], ["exact answers", "characters"]),
+    (["--task", "addition", "--digits", "2", "--lr-schedule", "cosine"], ["exact answers", "characters"]),
   ])
   func everyTaskTrainsAndReportsItsMetric(args: [String], figures: [String]) throws {
     let (r, text) = try run(args + ["--epochs", "1", "--samples", "48", "--validation-samples", "16", "--units", "5", "--cell", "rnn"])
@@ -60,7 +60,9 @@ import Testing
   @Test func defaultsComeFromTheTask() throws {
     let cmd = try Train.parse(["--task", "addition"])
     let s = cmd.settings(defaults: try cmd.source().defaults(cell: .lstm))
-    #expect(s.units == 128 && s.samples == 45000)
+    #expect(s.units == 128 && s.samples == 45000 && s.schedule == .cosine)
+    let parity = try Train.parse(["--task", "parity", "--lr-schedule", "cosine"])
+    #expect(parity.settings(defaults: try parity.source().defaults(cell: .gru)).schedule == .cosine)
     let overridden = try Train.parse(["--task", "addition", "--units", "16", "--lr", "0.1"])
     let t = overridden.settings(defaults: try overridden.source().defaults(cell: .lstm))
     #expect(t.units == 16 && t.learningRate == 0.1 && t.epochs == s.epochs)
@@ -72,7 +74,7 @@ import Testing
       ["--task", "parity", "--digits", "3"], ["--task", "addition", "--steps", "5"], ["--task", "reber", "--steps", "5"],
       ["--task", "addition", "--digits", "12"], ["--task", "adding", "--steps", "1"], ["--task", "parity", "--lr", "0"],
       ["--task", "parity", "--epochs", "0"], ["--task", "parity", "--samples", "1"], ["--task", "parity", "--batch-size", "-3"],
-      ["--task", "parity", "--clip-norm", "-1"], ["--task", "parity", "--save", ""],
+      ["--task", "parity", "--clip-norm", "-1"], ["--task", "parity", "--save", ""], ["--task", "parity", "--lr-schedule", "linear"],
     ] {
       do {
         _ = try Train.parse(args)
