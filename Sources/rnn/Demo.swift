@@ -294,7 +294,7 @@ struct Demo: ParsableCommand {
 
 /// Defaults of `rnn demo`, chosen by experiment on a 2-core machine (see docs/results.md).
 enum DemoDefaults {
-  static let epochs = 6
+  static let epochs = 8
   static let samples = 10_000
   static let units = 32
   static let batchSize = 32
