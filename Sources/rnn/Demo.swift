@@ -10,9 +10,9 @@ struct Demo: ParsableCommand {
       The adding problem (Hochreiter & Schmidhuber 1997): each sequence has --steps pairs (a value
       from U(0,1), a marker); the target is the sum of the two marked values, one marker in each
       half. Predicting the mean scores MSE 1/6 = 0.167; solving it needs memory over up to
-      --steps steps. Data are generated from --seed; the default run takes about 2 minutes
+      --steps steps. Data are generated from --seed; the default run takes under a minute
       on 2 cores (release build) and ends with a verdict table and the gradient norms
-      ||dL/dh_k|| that explain it.
+      ||dy/dh_k|| that explain it.
 
       Examples:
         swift run -c release rnn demo
