@@ -11,7 +11,7 @@ PyTorch is too big to install here: unless the environment has torch, its column
 figures recorded in /work/shared/perf/README.md on this machine kind (labelled "recorded").
 
 Usage:
-  python3 Benchmarks/compare.py [VENV] [--kinds lstm gru rnn] [--configs S M L] [--repeat N]
+  python3 Benchmarks/compare.py [VENV] [--kinds lstm gru rnn] [--configs S M L] [--repeat N] [--chrt]
                                 [--rnn .build/release/rnn] [--refs /work/shared/perf]
                                 [--no-stream] [--no-gemm] [--markdown]
 VENV: a virtualenv directory (its bin/python is used) or a python executable, with
@@ -133,8 +133,15 @@ except ImportError:
 '''
 
 
+PREFIX = []  # e.g. ["chrt", "-f", "10"] with --chrt
+PAUSE = 0.0  # seconds between processes
+
+
 def run_json_lines(cmd, env=None, label=None):
     """Runs cmd, returns the JSON objects it printed one per line (other lines are ignored)."""
+    cmd = PREFIX + cmd
+    if PAUSE:
+        time.sleep(PAUSE)
     t0 = time.time()
     shown = cmd if "-c" not in cmd else [c if i != cmd.index("-c") + 1 else "<%s>" % label for i, c in enumerate(cmd)]
     print("# running: %s" % " ".join(shown), file=sys.stderr, flush=True)
@@ -198,7 +205,16 @@ def main():
     ap.add_argument("--repeat", type=int, default=1,
                     help="run every benchmark (ours and the references alike) this many times, interleaved, and "
                          "keep each figure's smallest median: on a shared machine the noise only ever adds time")
+    ap.add_argument("--chrt", action="store_true",
+                    help="run every benchmark process as real-time FIFO (chrt -f 10; needs root) with a pause "
+                         "between processes, as the GEMM section of BENCHMARKS.md does: other jobs on a shared "
+                         "machine then cannot preempt it (all libraries get the same treatment)")
+    ap.add_argument("--pause", type=float, default=None, help="seconds between processes (default 1 with --chrt)")
     args = ap.parse_args()
+    global PREFIX, PAUSE
+    if args.chrt:
+        PREFIX = ["chrt", "-f", "10"]
+    PAUSE = args.pause if args.pause is not None else (1.0 if args.chrt else 0.0)
 
     if not os.path.exists(args.rnn):
         subprocess.run(["swift", "build", "-c", "release", "--product", "rnn"], cwd=ROOT, check=True)
@@ -207,9 +223,10 @@ def main():
 
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, stdout=subprocess.PIPE, text=True).stdout.strip()
     dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT, stdout=subprocess.PIPE, text=True).stdout.strip()
-    print("# %s, commit %s%s, %s, %d CPUs, load %s" % (
+    print("# %s, commit %s%s, %s, %d CPUs, load %s%s, repeat %d" % (
         time.strftime("%Y-%m-%d %H:%M"), commit, " (+ uncommitted changes)" if dirty else "", platform.machine(),
-        os.cpu_count(), " ".join("%.2f" % x for x in os.getloadavg())))
+        os.cpu_count(), " ".join("%.2f" % x for x in os.getloadavg()), ", chrt -f 10" if args.chrt else "",
+        args.repeat))
 
     # ---- layers ----
     def keep_min(acc, rows, key=lambda r: (r["kind"], r["cfg"])):
@@ -226,14 +243,16 @@ def main():
     ours, tf, ort, torch = {}, {}, {}, {}
     torch_live = bool(py) and has_module(py, "torch")
     ref = lambda name: os.path.join(args.refs, name)
+    # One process per library and cell kind (shorter real-time bursts with --chrt), interleaved.
     for rep in range(max(1, args.repeat)):
-        keep_min(ours, run_json_lines(
-            [args.rnn, "bench", "--json", "--kinds", *args.kinds, "--configs", *args.configs], label="rnn bench"))
-        if py:
-            keep_min(tf, run_json_lines([py, ref("ref_tf.py"), *args.kinds], env, "ref_tf.py"))
-            keep_min(ort, run_json_lines([py, ref("ref_ort.py"), *args.kinds], env, "ref_ort.py"))
-            if torch_live:
-                keep_min(torch, run_json_lines([py, ref("ref_torch.py"), *args.kinds], env, "ref_torch.py"))
+        for kind in args.kinds:
+            keep_min(ours, run_json_lines(
+                [args.rnn, "bench", "--json", "--kinds", kind, "--configs", *args.configs], label="rnn bench"))
+            if py:
+                keep_min(tf, run_json_lines([py, ref("ref_tf.py"), kind], env, "ref_tf.py"))
+                keep_min(ort, run_json_lines([py, ref("ref_ort.py"), kind], env, "ref_ort.py"))
+                if torch_live:
+                    keep_min(torch, run_json_lines([py, ref("ref_torch.py"), kind], env, "ref_torch.py"))
     if not torch_live:
         torch = {k: {"fwd_ms": v[0], "train_ms": v[1]} for k, v in TORCH_RECORDED.items()}
     pt = "PyTorch" + ("" if torch_live else " (recorded)")
@@ -317,7 +336,9 @@ def main():
                 genv = dict(env)
                 genv.pop("OPENBLAS_CORETYPE", None)
                 genv.pop("OPENBLAS_L2_SIZE", None)
-                p = subprocess.run([py, os.path.join(args.refs, "peak_gemm.py")], stdout=subprocess.PIPE, text=True, env=genv)
+                time.sleep(PAUSE)
+                p = subprocess.run(PREFIX + [py, os.path.join(args.refs, "peak_gemm.py")], stdout=subprocess.PIPE,
+                                   text=True, env=genv)
                 for line in p.stdout.splitlines():
                     parts = line.split()
                     if len(parts) == 3 and parts[1] == "GFLOP/s":
