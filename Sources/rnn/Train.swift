@@ -14,7 +14,7 @@ import Darwin
 /// sources (text, CSV, arrays) add an option here and a case in `source()`.
 struct Train: ParsableCommand {
   static let configuration = CommandConfiguration(
-    abstract: "Train a recurrent network on a built-in task and report the metric that fits it.",
+    abstract: "Train a recurrent network on a built-in task or your own data (CSV, NPY) and report the metric that fits it.",
     discussion: """
       Built-in tasks (generated from --seed; --steps is the sequence length unless noted):
         adding    the adding problem: sum of two marked values (MSE; baseline 0.167)
@@ -31,6 +31,15 @@ struct Train: ParsableCommand {
         rnn train --task addition --digits 3 --epochs 30
         rnn train --task parity --steps 12 --cell gru --seed 3
         rnn train --task sine --save sine.safetensors
+
+      Your own data (see README "Time series (CSV)" and "Arrays (NPY, audio features)"):
+        rnn train --csv load.csv --target load --features load,temp --window 48 --horizon 6 --season 24 --save load.safetensors
+        rnn train --x x.npy --y y.npy --lengths x_lengths.npy --loss sparse-ce --layers "conv1d:32:5:relu,maxpool:2,lstm:64,dense:10"
+        rnn train --x x.npy --y y.npy --loss mse --model-json model.json
+      --layers: comma-separated conv1d:FILTERS:KERNEL[:DILATION][:ACTIVATION][:valid|same|causal], maxpool[:K],
+        lstm|gru|rnn:UNITS[:seq], bilstm|bigru|birnn:UNITS[:seq], dropout:RATE, dense:UNITS[:ACTIVATION],
+        globalavg, globalmax, embedding:VOCABULARY:DIMENSION[:mask], flatten, layernorm. Without --layers or
+        --model-json the model is --cell with --units, then a Dense layer sized from Y.
       """)
 
   @Option(name: .long, help: "Built-in task: \(BuiltInTask.allNames).")
@@ -77,10 +86,15 @@ struct Train: ParsableCommand {
 
   @OptionGroup var compute: ComputeOptions
 
+  @OptionGroup var data: DataOptions
+
   func validate() throws {
     if let save, save.isEmpty { throw ValidationError("--save needs a file name") }
-    guard task != nil else {
-      throw ValidationError("say what to train on: --task NAME (\(BuiltInTask.allNames))")
+    try data.checkTrainFlags(
+      task: task, steps: steps, digits: digits, samples: samples, validationSamples: validationSamples, units: units)
+    guard task != nil || data.isGiven else {
+      throw ValidationError(
+        "say what to train on: --task NAME (\(BuiltInTask.allNames)), --csv FILE or --x X.npy --y Y.npy")
     }
     if let units, !(1...4096).contains(units) { throw ValidationError("--units must be 1...4096, got \(units)") }
     if let steps, !(1...100_000).contains(steps) { throw ValidationError("--steps must be 1...100000, got \(steps)") }
@@ -108,6 +122,7 @@ struct Train: ParsableCommand {
 
   /// The data source the flags select.
   func source() throws -> any TrainingSource {
+    if data.isGiven { return try data.source(cell: cell) }
     guard let task else { throw ValidationError("say what to train on: --task NAME") }
     return BuiltInTaskSource(task: task, steps: steps, digits: digits)
   }
@@ -160,7 +175,7 @@ struct Train: ParsableCommand {
       loss: source.loss, metrics: source.metrics)
     output.line("\(source.summary)")
     output.line(
-      "\(cell.displayName), \(s.units) units, \(model.store.count) parameters; \(train.count) training / \(validation.count) "
+      "\(source.modelDescription(cell: cell, units: s.units)), \(model.store.count) parameters; \(train.count) training / \(validation.count) "
         + "validation samples; Adam lr \(s.learningRate)\(s.schedule == .cosine ? " (cosine decay)" : ""), batch \(s.batchSize), \(s.epochs) epochs, clip norm "
         + "\(s.clipNorm == 0 ? "off" : "\(s.clipNorm)"), seed \(seed)")
     let start = monotonicNow()
@@ -215,10 +230,13 @@ protocol TrainingSource {
   func evaluate(_ model: Sequential<Float>, on validation: TaskDataset<Float>) throws -> [TrainFigure]
   /// Extra lines after the figures (examples, explanations).
   func notes(_ model: Sequential<Float>, on validation: TaskDataset<Float>) -> [String]
+  /// The model in the settings line ("LSTM, 32 units").
+  func modelDescription(cell: CellKind, units: Int) -> String
 }
 
 extension TrainingSource {
   func notes(_ model: Sequential<Float>, on validation: TaskDataset<Float>) -> [String] { [] }
+  func modelDescription(cell: CellKind, units: Int) -> String { "\(cell.displayName), \(units) units" }
 }
 
 /// The built-in generated tasks.
