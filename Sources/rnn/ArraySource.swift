@@ -20,6 +20,8 @@ final class ArraySource: TrainingSource {
   let validationCount: Int
   /// The layers from --layers / --model-json (nil: the default model).
   let architecture: ModelArchitecture?
+  /// The seed a --model-json file gives (it wins over --seed).
+  let explicitSeed: UInt64?
   private var built: Sequential<Float>?
 
   init(options: ArrayOptions, validationSplit: Double, cell: CellKind) throws {
@@ -31,10 +33,10 @@ final class ArraySource: TrainingSource {
     if let text = options.layers {
       layers = try LayerFlagParser.parse(text)
     } else if let path = options.modelJSON {
-      let a = try Self.readArchitecture(path)
+      let (a, hasInputShape, hasSeed) = try Self.readArchitecture(path)
       layers = a.layers
-      seed = a.seed
-      declaredInput = a.inputShape
+      seed = hasSeed ? a.seed : nil
+      declaredInput = hasInputShape ? a.inputShape : nil
     }
     let startsWithEmbedding = layers?.first?.kind == "embedding"
     all = try ArrayData(
@@ -45,6 +47,7 @@ final class ArraySource: TrainingSource {
     }
     let inputShape = all.inputShape
     architecture = layers.map { ModelArchitecture(inputShape: inputShape, seed: seed ?? 0, layers: $0) }
+    explicitSeed = seed
     let n = Int((Double(all.count) * validationSplit).rounded(.down))
     guard n >= 1, n < all.count else {
       throw RecurrentError.invalidArgument(
@@ -54,8 +57,9 @@ final class ArraySource: TrainingSource {
     validationCount = n
   }
 
-  /// An architecture JSON file; `inputShape` and `seed` may be left out (taken from X and 0).
-  static func readArchitecture(_ path: String) throws -> ModelArchitecture {
+  /// An architecture JSON file; `inputShape` and `seed` may be left out (taken from X and
+  /// --seed); the flags say whether they were given.
+  static func readArchitecture(_ path: String) throws -> (ModelArchitecture, hasInputShape: Bool, hasSeed: Bool) {
     let bytes = try AtomicFile.read(URL(fileURLWithPath: path))
     var value: JSONValue
     do {
@@ -66,10 +70,11 @@ final class ArraySource: TrainingSource {
     guard var object = value.object else {
       throw RecurrentError.invalidData("\(path): expected an architecture object {\"layers\": [...]}, got \(value.typeDescription)")
     }
-    if object["inputShape"] == nil { object["inputShape"] = .array([.int(1)]) }  // replaced by X's shape
-    if object["seed"] == nil { object["seed"] = .int(0) }
+    let hasInputShape = object["inputShape"] != nil, hasSeed = object["seed"] != nil
+    if !hasInputShape { object["inputShape"] = .array([.int(1)]) }  // replaced by X's shape
+    if !hasSeed { object["seed"] = .int(0) }  // replaced by --seed
     value = .object(object)
-    return try ModelArchitecture(json: value, source: path)
+    return (try ModelArchitecture(json: value, source: path), hasInputShape, hasSeed)
   }
 
   var summary: String {
@@ -101,7 +106,7 @@ final class ArraySource: TrainingSource {
   func model(cell: CellKind, units: Int, seed: UInt64) throws -> Sequential<Float> {
     let model: Sequential<Float>
     if var architecture {
-      if options.modelJSON == nil { architecture.seed = seed }
+      if explicitSeed == nil { architecture.seed = seed }
       model = try architecture.makeModel(Float.self, source: options.layers != nil ? "--layers" : options.modelJSON!)
     } else {
       guard let outputs = all.defaultOutputs else {

@@ -143,9 +143,11 @@ struct ForecastComparison {
   }
 }
 
-/// "-64%" / "+5%": how much `value` is below or above `reference`.
+/// "-64%" / "+5%": how much `value` is below or above `reference` ("x1200" beyond +900%).
 func percentChange(_ value: Double, _ reference: Double) -> String {
-  let p = (value / reference - 1) * 100
+  let ratio = value / reference
+  if ratio > 10 { return "x" + (ratio < 1e6 ? fixedDigits(ratio, 0) : formatScientific(ratio, digits: 1)) }
+  let p = (ratio - 1) * 100
   return (p > 0 ? "+" : "") + fixedDigits(p, 0) + "%"
 }
 
