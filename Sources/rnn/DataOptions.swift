@@ -127,7 +127,7 @@ struct ArrayOptions: ParsableArguments {
   @Option(name: .customLong("model-json"), help: "The model as an architecture JSON file (docs/checkpoint-format.md); inputShape and seed may be left out.")
   var modelJSON: String?
 
-  @Option(name: .long, help: "Loss: \(ArrayLoss.allNames).")
+  @Option(name: .long, help: "Loss: sparse-ce (int labels), ce (one-hot), bce (0/1), mse or mae (values).")
   var loss: ArrayLoss?
 
   var givenFlags: [String] {

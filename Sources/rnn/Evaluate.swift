@@ -15,19 +15,22 @@ struct Evaluate: ParsableCommand {
   static let configuration = CommandConfiguration(
     abstract: "Score a saved model on held-out data with the metric that fits it.",
     discussion: """
-      The data kind follows the model: a forecaster (rnn train --csv) takes --csv, an array
-      model (rnn train --x) takes --x/--y, a built-in task model (rnn train --task) takes
-      --task (its data is generated again from --seed; the task's parameters come from the
-      checkpoint). Figures:
-        --csv    MAE and RMSE in the target's units, vs the last-value and seasonal naive forecasts
-        --x/--y  accuracy and loss (sparse-ce, ce, bce) or MSE and MAE (mse, mae), vs the
-                 majority class or the mean of Y
-        --task   the task's figures (MSE, accuracy, recall accuracy, exact answers, ...)
-      Exit codes: 64 bad usage, 65 bad or mismatched data, 74 file not readable/writable.
+      The data kind follows the model: a forecaster (rnn train --csv) takes
+      --csv, an array model (rnn train --x) takes --x/--y, a built-in task model
+      (rnn train --task) takes --task or nothing (its data is generated again
+      from --seed; the task's parameters come from the checkpoint). Figures:
+        --csv    MAE and RMSE in the target's units, vs the last-value and
+                 seasonal naive forecasts on the same windows
+        --x/--y  accuracy and loss (sparse-ce, ce, bce) or MSE and MAE (mse,
+                 mae), vs always the majority class or the mean of Y
+        --task   the task's figures (MSE, accuracy, exact answers, ...)
+      Exit codes: 64 bad usage, 65 bad or mismatched data, 74 file not
+      readable/writable.
 
       Examples:
-        rnn evaluate --model sine.safetensors --csv examples/data/sine_test.csv
-        rnn evaluate --model clips.safetensors --x test_x.npy --y test_y.npy --lengths test_x_lengths.npy
+        rnn evaluate --model load.safetensors --csv examples/data/load_test.csv
+        rnn evaluate --model clips.safetensors --x test_x.npy --y test_y.npy \\
+          --lengths test_x_lengths.npy
         rnn evaluate --model adding.safetensors --task adding --samples 2000 --seed 7
       """)
 

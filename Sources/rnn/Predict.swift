@@ -22,22 +22,27 @@ struct Predict: ParsableCommand {
   static let configuration = CommandConfiguration(
     abstract: "Forecast from a CSV with a model from rnn train --csv (or run an array model on NPY).",
     discussion: """
-      --csv: the model's columns are read from the file by name (the window, horizon, columns,
-      missing-value policy and normalisation statistics come from the checkpoint). Output CSV,
-      one row per forecast, the horizon steps as columns:
+      --csv: the window, horizon, columns, missing-value policy and normalisation
+      statistics come from the checkpoint; the file needs the model's columns
+      (by name, the target included). Output CSV, one row per forecast, the
+      horizon steps as columns:
         line,<time column>,<target>+1,...,<target>+H
-      line = the file line of the last row the window read; <target>+h = the forecast h steps
-      after it, in the target's units. Rows from the window-th on each get a forecast (the
-      window slides one row at a time); --last keeps only the forecast after the last row.
-      Without --output the CSV goes to stdout.
-      --x: float [samples, steps, features] (or integer ids) -> the model's outputs as float32
-      NPY, as `rnn forward --input` (which this runs).
-      Exit codes: 64 bad usage, 65 bad or mismatched data, 74 file not readable/writable.
+      line: the file line of the last row the window read; <target>+h: the
+      forecast h steps after that row, in the target's units. The window slides
+      one row at a time, so rows from the window-th on each get a forecast;
+      --last keeps only the forecast after the last row. Without --output the
+      CSV goes to stdout.
+      --x: float [samples, steps, features] (or integer ids) -> the model's
+      outputs as float32 NPY, as `rnn forward --input` (which this runs).
+      Exit codes: 64 bad usage, 65 bad or mismatched data, 74 file not
+      readable/writable.
 
       Examples:
-        rnn predict --model sine.safetensors --csv examples/data/sine.csv --output forecasts.csv
-        rnn predict --model sine.safetensors --csv recent.csv --last
-        rnn predict --model clips.safetensors --x x.npy --lengths x_lengths.npy --output y.npy
+        rnn predict --model load.safetensors \\
+          --csv examples/data/load_test.csv --output forecasts.csv
+        rnn predict --model load.safetensors --csv recent.csv --last
+        rnn predict --model clips.safetensors --x x.npy --lengths x_lengths.npy \\
+          --output y.npy
       """)
 
   @Option(name: .long, help: "Checkpoint (.safetensors) from rnn train.")

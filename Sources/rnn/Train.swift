@@ -32,14 +32,18 @@ struct Train: ParsableCommand {
         rnn train --task parity --steps 12 --cell gru --seed 3
         rnn train --task sine --save sine.safetensors
 
-      Your own data (see README "Time series (CSV)" and "Arrays (NPY, audio features)"):
-        rnn train --csv load.csv --target load --features load,temp --window 48 --horizon 6 --season 24 --save load.safetensors
-        rnn train --x x.npy --y y.npy --lengths x_lengths.npy --loss sparse-ce --layers "conv1d:32:5:relu,maxpool:2,lstm:64,dense:10"
+      Your own data (README: "Time series (CSV)", "Arrays (NPY, audio features)"):
+        rnn train --csv load.csv --target load --features temp,load \\
+          --window 48 --horizon 6 --season 24 --save load.safetensors
+        rnn train --x x.npy --y y.npy --lengths x_lengths.npy --loss sparse-ce \\
+          --layers "conv1d:32:5:relu,maxpool:2,lstm:64,dense:10"
         rnn train --x x.npy --y y.npy --loss mse --model-json model.json
-      --layers: comma-separated conv1d:FILTERS:KERNEL[:DILATION][:ACTIVATION][:valid|same|causal], maxpool[:K],
-        lstm|gru|rnn:UNITS[:seq], bilstm|bigru|birnn:UNITS[:seq], dropout:RATE, dense:UNITS[:ACTIVATION],
-        globalavg, globalmax, embedding:VOCABULARY:DIMENSION[:mask], flatten, layernorm. Without --layers or
-        --model-json the model is --cell with --units, then a Dense layer sized from Y.
+      --layers, comma-separated: conv1d:FILTERS:KERNEL[:DILATION][:ACTIVATION]
+        [:valid|same|causal], maxpool[:K], lstm|gru|rnn:UNITS[:seq],
+        bilstm|bigru|birnn:UNITS[:seq], dropout:RATE, dense:UNITS[:ACTIVATION],
+        globalavg, globalmax, embedding:VOCABULARY:DIMENSION[:mask], flatten,
+        layernorm. Without --layers or --model-json: --cell with --units, then
+        a Dense layer sized from Y.
       """)
 
   @Option(name: .long, help: "Built-in task: \(BuiltInTask.allNames).")
