@@ -109,6 +109,32 @@ import Testing
     #expect(text.contains("9 training / 3 validation samples"))
   }
 
+  @Test func perStepLabelsWithLengthsCountOnlyTheRealSteps() throws {
+    let dir = try S.temporaryDirectory("arrays-steps")
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    var rng = SeededGenerator(seed: 5)
+    let n = 60, T = 6
+    var x = Tensor<Float>(shape: [n, T, 2])
+    for i in 0..<x.count { x.scalars[i] = Float(rng.nextUnit() * 2 - 1) }
+    let lengths = (0..<n).map { 3 + $0 % 4 }
+    // Label of step t: whether feature 0 is positive; padded steps are labelled 1 (never counted).
+    let labels = (0..<(n * T)).map { i in i % T >= lengths[i / T] ? 1 : (x.scalars[i * 2] > 0 ? 1 : 0) }
+    try NPYArray(x).write(to: URL(fileURLWithPath: dir + "/x.npy"))
+    try NPYArray(integers: labels, shape: [n, T]).write(to: URL(fileURLWithPath: dir + "/y.npy"))
+    try NPYArray(integers: lengths, shape: [n]).write(to: URL(fileURLWithPath: dir + "/len.npy"))
+    let (r, text) = try S.train([
+      "--x", dir + "/x.npy", "--y", dir + "/y.npy", "--lengths", dir + "/len.npy", "--loss", "sparse-ce",
+      "--layers", "lstm:8:seq,dense:2", "--epochs", "25", "--lr", "0.02", "--validation-split", "0.2",
+    ])
+    #expect(r.figures[0].number >= 0.9, "\(text)")
+    // The majority reference counts the 54 real steps of the 12 held-out rows only.
+    let held = TaskDataset(
+      x: Tensor<Float>(shape: [12, T, 2]), y: Tensor(shape: [12, T], scalars: labels[(48 * T)...].map { Float($0) }),
+      lengths: Array(lengths[48...]))
+    #expect(ArrayData.classes(held, loss: .sparseCE).count == lengths[48...].reduce(0, +))
+    #expect(text.contains("labels [60, 6] in 0..<2"))
+  }
+
   @Test func badArraysExitWithTheRightCodeAndSayWhy() throws {
     let dir = try S.temporaryDirectory("arrays-bad")
     defer { try? FileManager.default.removeItem(atPath: dir) }
