@@ -31,7 +31,7 @@ struct DataOptions: ParsableArguments {
       throw ValidationError("\(flag) applies to --x/--y only")
     }
     if series.csv != nil { try series.check() }
-    if arrays.x != nil || arrays.y != nil { try arrays.check(training: true) }
+    if arrays.x != nil || arrays.y != nil { try arrays.check() }
   }
 
   /// Checks the flags of `rnn train` that do not apply to file data.
@@ -135,11 +135,9 @@ struct ArrayOptions: ParsableArguments {
       .filter(\.1).map(\.0)
   }
 
-  func check(training: Bool) throws {
+  func check() throws {
     guard let x, !x.isEmpty else { throw ValidationError("--y needs --x X.npy (the inputs)") }
     guard let y, !y.isEmpty else { throw ValidationError("--x needs --y Y.npy (the targets)") }
-    _ = (x, y)
-    guard training else { return }
     if layers != nil && modelJSON != nil { throw ValidationError("give the model once: --layers SPEC or --model-json FILE") }
     if let layers {
       do {
