@@ -20,15 +20,17 @@
 ///     after the loop: dW_h{r,z} += dA_{r,z}^T . H̃;  dW_hn += dA_n^T . RH   (two big GEMMs)
 ///
 /// Cost against reset-after: the same multiply-adds per step (3·B·H² each way), in two dependent
-/// GEMM calls instead of one, and the Swift elementwise kernels in Float too (the fused C kernels
-/// implement reset-after only). Nothing is allocated in the time loops: every buffer is a
-/// `WorkspaceBuffer` of the layer or the tape, reserved before the loop.
+/// GEMM calls instead of one, and these Swift elementwise kernels (specialised for Float and
+/// Double) in Float too, where reset-after has fused C kernels. Nothing is allocated in the time
+/// loops: every buffer is a `WorkspaceBuffer` of the layer or the tape, reserved before the loop.
 extension GRUCell {
   /// Forward part 1, `batch` rows: r and z (in place in the gate slab) and the reset state.
   ///
   /// - gates [B, 3H]: in `x W_ih^T + b_ih`; out r, z in blocks 0 and 1 (block 2 untouched).
   /// - recurrent [B, stride]: columns 0..<2H hold `h̃ W_h{r,z}^T`.
   /// - recurrentBias [3H]: `b_hh`.  hIn [B, H]: h̃.  resetHidden [B, H], out: `r * h̃`.
+  @_specialize(where S == Float)
+  @_specialize(where S == Double)
   static func resetBeforeGates<S: TensorScalar>(
     batch: Int, hidden H: Int, gates: UnsafeMutablePointer<S>, recurrent: UnsafePointer<S>, recurrentStride: Int,
     recurrentBias bhh: UnsafePointer<S>, hIn: UnsafePointer<S>, resetHidden: UnsafeMutablePointer<S>
@@ -50,6 +52,8 @@ extension GRUCell {
   /// - gates [B, 3H]: r, z from part 1; block 2 in `x W_in^T + b_in`, out n.
   /// - candidate [B, stride]: `rh W_hn^T` (no bias).  recurrentBias [3H]: `b_hh` (block 2 used).
   /// - hPrev, h [B, H]: h_{t-1} in, h_t out.
+  @_specialize(where S == Float)
+  @_specialize(where S == Double)
   static func resetBeforeCandidate<S: TensorScalar>(
     batch: Int, hidden H: Int, gates: UnsafeMutablePointer<S>, candidate: UnsafePointer<S>, candidateStride: Int,
     recurrentBias bhh: UnsafePointer<S>, hPrev: UnsafePointer<S>, h: UnsafeMutablePointer<S>
@@ -71,6 +75,8 @@ extension GRUCell {
   ///
   /// Writes the z and n blocks of dG_x and dG_h (equal: every bias and projection enters its
   /// pre-activation with weight 1; the n block is also dL/d(rh W_hn^T)) and adds dh * z into dhPrev.
+  @_specialize(where S == Float)
+  @_specialize(where S == Double)
   static func resetBeforeBackwardCandidate<S: TensorScalar>(
     batch: Int, hidden H: Int, gates: UnsafePointer<S>, hPrev: UnsafePointer<S>, dh: UnsafePointer<S>,
     dhPrev: UnsafeMutablePointer<S>, dGatesInput: UnsafeMutablePointer<S>, dGatesRecurrent: UnsafeMutablePointer<S>
@@ -98,6 +104,8 @@ extension GRUCell {
   /// Backward part 2, `batch` rows: reverses `resetBeforeGates` given `dResetHidden` = d(rh) =
   /// dA_n W_hn [B, H]. Writes the r block of dG_x and dG_h and sets dHIn [B, H] = dL/dh̃ through
   /// rh (the caller then adds the r, z blocks' GEMM path).
+  @_specialize(where S == Float)
+  @_specialize(where S == Double)
   static func resetBeforeBackwardReset<S: TensorScalar>(
     batch: Int, hidden H: Int, gates: UnsafePointer<S>, hIn: UnsafePointer<S>, dResetHidden: UnsafePointer<S>,
     dGatesInput: UnsafeMutablePointer<S>, dGatesRecurrent: UnsafeMutablePointer<S>, dHIn: UnsafeMutablePointer<S>
