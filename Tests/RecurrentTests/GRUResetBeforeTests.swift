@@ -36,6 +36,24 @@ import Testing
     for r in reports { #expect(r.passed(), "\(r)") }
   }
 
+  /// The Keras-level layer with every option, through the generic layer checker.
+  @Test func layerOptionsGradientCheck() {
+    typealias L = RNN<GRUCell, Double>
+    let mask = RecurrentLayerOptionTests.mask([4, 1, 3], steps: 4)
+    let cases: [(String, any Layer<Double>, Tensor<Double>?, Bool)] = [
+      ("returnSequences goBackwards", L(units: 3, resetAfter: false, returnSequences: true, goBackwards: true), nil, false),
+      ("masked last step", L(units: 3, resetAfter: false), mask, false),
+      ("trainable initial state", L(units: 3, resetAfter: false, returnSequences: true, trainableInitialState: true), nil, false),
+      ("dropout + recurrent dropout", L(units: 3, resetAfter: false, dropout: 0.3, recurrentDropout: 0.3), nil, true),
+    ] + Bidirectional<GRUCell, Double>.MergeMode.allCases.map { mode in
+      ("bidirectional \(mode)", Bidirectional(L(units: 3, resetAfter: false, returnSequences: true), mergeMode: mode), mask, false)
+    }
+    for (name, layer, m, training) in cases {
+      let r = checkLayerGradients(layer, inputShape: [3, 4, 2], seed: 17, training: training, mask: m)
+      #expect(r.maxRelativeError < 1e-6, "\(name): \(r)")
+    }
+  }
+
   /// The check can fail: a wrong analytic gradient is caught.
   @Test func gradientCheckDetectsAWrongGradient() {
     let r = GradientCheck.run(Self.cell, batch: 2, steps: 3, inputSize: 2, hiddenSize: 3, seed: 9, corruptAnalytic: 1e-3)
