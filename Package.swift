@@ -25,6 +25,13 @@ let package = Package(
       ]
     ),
 
+    // The README's "Training a model in Swift" example: `swift run -c release TrainSine`.
+    .executableTarget(
+      name: "TrainSine",
+      dependencies: ["Recurrent"],
+      path: "Examples/TrainSine"
+    ),
+
     // MARK: - Implementation details
     // C kernels: GEMM micro-kernels and vector math with AVX2+FMA variants chosen at run time
     // (cpuid) and a portable fallback. No unsafeFlags: the ISA is selected per function with

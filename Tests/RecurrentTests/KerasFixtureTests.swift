@@ -81,6 +81,7 @@ import Testing
   static let names = [
     "keras_simple_rnn_2layer", "keras_lstm_2layer", "keras_gru_2layer",
     "keras_simple_rnn_gobackwards", "keras_lstm_gobackwards", "keras_gru_gobackwards",
+    "keras_gru_reset_before_2layer", "keras_gru_reset_before_gobackwards",
   ]
 
   @Test(arguments: names)
@@ -96,6 +97,9 @@ import Testing
     case "gru":
       Self.check(f, GRUCell(), Float.self, tolerance: 5e-5)
       Self.check(f, GRUCell(), Double.self, tolerance: 1e-12)
+    case "gru_reset_before":  // Keras reset_after=False
+      Self.check(f, GRUCell(resetAfter: false), Float.self, tolerance: 5e-5)
+      Self.check(f, GRUCell(resetAfter: false), Double.self, tolerance: 1e-12)
     default:
       Issue.record("unknown cell \(f.cell)")
     }

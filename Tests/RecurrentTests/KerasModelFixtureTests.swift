@@ -4,8 +4,8 @@ import RecurrentTestSupport
 import Testing
 
 /// Whole-model golden fixtures from Keras 3 / TensorFlow in float64
-/// (Scripts/fixtures/make_keras_model_fixtures.py): stacked masked Bidirectional LSTM / GRU with
-/// every merge mode, and Conv1D(causal, dilated, relu) -> LSTM -> Dense. Weights are set by
+/// (Scripts/fixtures/make_keras_model_fixtures.py): stacked masked Bidirectional LSTM / GRU
+/// (reset-after and reset-before) with every merge mode, and Conv1D(causal, dilated, relu) -> LSTM -> Dense. Weights are set by
 /// their `model.store` names; the output, dL/dx (from `model.backward`) and every parameter
 /// gradient of loss = sum(output * R) are compared in Float (5e-5) and Double (1e-9).
 @Suite struct KerasModelFixtureTests {
@@ -54,6 +54,13 @@ import Testing
         Bidirectional(RNN<GRUCell, S>(units: 3), mergeMode: m1)
         DenseLayer<S>(units: 2)
       }
+    case "bigru_reset_before":
+      let m0 = try mode(f.merge_modes[0], GRUCell.self, S.self), m1 = try mode(f.merge_modes[1], GRUCell.self, S.self)
+      return Sequential<S> {
+        Bidirectional(RNN<GRUCell, S>(units: 4, resetAfter: false, returnSequences: true), mergeMode: m0)
+        Bidirectional(RNN<GRUCell, S>(units: 3, resetAfter: false), mergeMode: m1)
+        DenseLayer<S>(units: 2)
+      }
     case "conv_lstm":
       return Sequential<S> {
         Conv1DLayer<S>(filters: 6, kernelSize: 3, padding: .causal, dilation: 2, activation: .relu)
@@ -98,7 +105,10 @@ import Testing
     }
   }
 
-  static let names = ["keras_model_bilstm_masked", "keras_model_bigru_masked", "keras_model_conv_lstm"]
+  static let names = [
+    "keras_model_bilstm_masked", "keras_model_bigru_masked", "keras_model_bigru_reset_before_masked",
+    "keras_model_conv_lstm",
+  ]
 
   @Test(arguments: names)
   func matchesKeras(name: String) throws {

@@ -1,17 +1,38 @@
-/// The gated recurrent unit, reset-after form (PyTorch `nn.GRU`, cuDNN, Keras `GRU` with
-/// `reset_after=True`).
+/// The gated recurrent unit, in either of its two forms.
 ///
-/// Gate order r | z | n (Keras stores z | r | h: a documented permutation on import):
+/// Gate order r | z | n (Keras stores z | r | h: a documented permutation on import).
+///
+/// Reset-after (`resetAfter: true`, the default; PyTorch `nn.GRU`, cuDNN, Keras `GRU` with
+/// `reset_after=True`): the reset gate scales the recurrent projection *after* the matrix product,
+/// so all three blocks come from one GEMM per step:
 ///
 ///     r = σ(W_ir x_t + b_ir + W_hr h_{t-1} + b_hr)
 ///     z = σ(W_iz x_t + b_iz + W_hz h_{t-1} + b_hz)
 ///     n = tanh(W_in x_t + b_in + r * (W_hn h_{t-1} + b_hn))
 ///     h_t = (1 - z) * n + z * h_{t-1}
 ///
-/// Weights: `weight_ih` [3H, I], `weight_hh` [3H, H], `bias_ih` [3H], `bias_hh` [3H].
-/// Saved per step for backward: r, z, n [B, 3H] and `W_hn h_{t-1} + b_hn` [B, H].
+/// Reset-before (`resetAfter: false`; Cho et al. 2014, Keras `reset_after=False`): the reset
+/// gate scales h_{t-1} *before* the candidate's recurrent product:
+///
+///     r, z as above
+///     n = tanh(W_in x_t + b_in + W_hn (r * h_{t-1}) + b_hn)
+///     h_t = (1 - z) * n + z * h_{t-1}
+///
+/// Here b_in and b_hn only ever appear as their sum (Keras keeps a single bias [3H] in this
+/// form: it maps to `bias_ih`, with `bias_hh` = 0). The candidate's recurrent product needs r
+/// first, so the BPTT driver runs two GEMMs per step for this form: h_{t-1} W_h{r,z}^T
+/// ([B, H] x [H, 2H]), then (r * h_{t-1}) W_hn^T ([B, H] x [H, H]); together the same
+/// multiply-adds as reset-after's one [B, H] x [H, 3H] GEMM, but two dependent calls.
+///
+/// Weights: `weight_ih` [3H, I], `weight_hh` [3H, H], `bias_ih` [3H], `bias_hh` [3H] (both forms).
+/// Saved per step for backward: r, z, n [B, 3H] and one [B, H] extra: reset-after keeps
+/// `W_hn h_{t-1} + b_hn`, reset-before keeps `r * h_{t-1}`.
 public struct GRUCell: RecurrentCell {
-  public init() {}
+  /// Whether the reset gate applies after the recurrent matrix product (PyTorch, cuDNN, Keras's
+  /// default) or before it (`false`: the original form, Keras `reset_after=False`).
+  public var resetAfter: Bool
+
+  public init(resetAfter: Bool = true) { self.resetAfter = resetAfter }
 
   public static var gateCount: Int { 3 }
   public static var hasCellState: Bool { false }
@@ -19,7 +40,11 @@ public struct GRUCell: RecurrentCell {
   public static var splitsRecurrentGradient: Bool { true }
   public var kindName: String { "gru" }
 
+  /// One reset-after step (the protocol's single-GEMM step). Reset-before steps need a second
+  /// GEMM between the gates and the candidate: `RecurrentLayer` runs them with the
+  /// `resetBefore...` kernels below.
   public func forward<S: TensorScalar>(_ s: CellForwardStep<S>) {
+    precondition(resetAfter, "GRUCell(resetAfter: false) steps through its resetBefore kernels, not forward(_:)")
     let H = s.hidden, G = 3 * H
     let bhh = s.recurrentBias, extra = s.extra!
     for b in 0..<s.batch {
@@ -42,7 +67,9 @@ public struct GRUCell: RecurrentCell {
     }
   }
 
+  /// The reverse of `forward` (reset-after only).
   public func backward<S: TensorScalar>(_ s: CellBackwardStep<S>) {
+    precondition(resetAfter, "GRUCell(resetAfter: false) steps through its resetBefore kernels, not backward(_:)")
     let H = s.hidden, G = 3 * H
     let extra = s.extra!
     for b in 0..<s.batch {

@@ -186,7 +186,7 @@ public final class RNN<Cell: RecurrentCell, Scalar: TensorScalar>: Layer {
 
 /// Long short-term memory layer in Float; see `LSTMCell` for the equations and gate order.
 public typealias LSTM = RNN<LSTMCell, Float>
-/// Gated recurrent unit layer (reset-after) in Float; see `GRUCell`.
+/// Gated recurrent unit layer in Float (reset-after by default; `GRU(units:resetAfter:)`); see `GRUCell`.
 public typealias GRU = RNN<GRUCell, Float>
 /// Elman recurrent layer in Float; see `SimpleRNNCell`.
 public typealias SimpleRNN = RNN<SimpleRNNCell, Float>
@@ -208,13 +208,15 @@ extension RNN where Cell == LSTMCell {
 }
 
 extension RNN where Cell == GRUCell {
-  /// A GRU layer (reset-after form, as PyTorch, cuDNN and Keras's default `reset_after=True`).
+  /// A GRU layer. `resetAfter: true` (default) is the form of PyTorch, cuDNN and Keras's default
+  /// `reset_after=True`; `false` is the original form (Keras `reset_after=False`), which applies
+  /// the reset gate before the candidate's recurrent product. See `GRUCell`.
   public convenience init(
-    units: Int, returnSequences: Bool = false, goBackwards: Bool = false, dropout: Double = 0,
-    recurrentDropout: Double = 0, stateful: Bool = false, trainableInitialState: Bool = false
+    units: Int, resetAfter: Bool = true, returnSequences: Bool = false, goBackwards: Bool = false,
+    dropout: Double = 0, recurrentDropout: Double = 0, stateful: Bool = false, trainableInitialState: Bool = false
   ) {
     self.init(
-      GRUCell(), units: units, returnSequences: returnSequences, goBackwards: goBackwards, dropout: dropout,
+      GRUCell(resetAfter: resetAfter), units: units, returnSequences: returnSequences, goBackwards: goBackwards, dropout: dropout,
       recurrentDropout: recurrentDropout, stateful: stateful, trainableInitialState: trainableInitialState)
   }
 }

@@ -21,6 +21,9 @@ import CRecurrentKernels
 /// - the reference path (Double, custom cells, or `usesFusedKernels = false`): the cell's own
 ///   Swift `forward` / `backward`, with the bias and the recurrent projection passed separately.
 ///
+/// `GRUCell(resetAfter: false)` (reset-before) runs its own loops in both scalar types, with two
+/// GEMMs per step: see GRUResetBefore.swift.
+///
 /// Parameters, registered in `store` under `name` (plus `suffix`, e.g. "_reverse" for the
 /// backward direction of a bidirectional layer, as PyTorch names it): `<name>.weight_ih` [G*H, I],
 /// `<name>.weight_hh` [G*H, H], `<name>.bias_ih` [G*H], `<name>.bias_hh` [G*H] (PyTorch layout
@@ -57,6 +60,8 @@ public final class RecurrentLayer<Cell: RecurrentCell, Scalar: TensorScalar> {
   private let biasSum = WorkspaceBuffer<Scalar>()  // [G*H]: b_ih + b_hh (fused LSTM / SimpleRNN)
   /// The fused kernel for this cell in Float, if there is one.
   private let fusedKind: FusedKind?
+  /// Whether the cell is a reset-before GRU (two GEMMs per step; GRUResetBefore.swift).
+  let resetsBeforeRecurrence: Bool
 
   public var gateCount: Int { Cell.gateCount }
 
@@ -79,6 +84,7 @@ public final class RecurrentLayer<Cell: RecurrentCell, Scalar: TensorScalar> {
     biasIH = store.add("\(name).bias_ih\(suffix)", shape: [G])
     biasHH = store.add("\(name).bias_hh\(suffix)", shape: [G])
     fusedKind = Scalar.self == Float.self ? FusedKind(cell) : nil
+    resetsBeforeRecurrence = (cell as? GRUCell)?.resetAfter == false
     reinitialize(initialization, generator: &generator)
   }
 
@@ -181,6 +187,12 @@ public final class RecurrentLayer<Cell: RecurrentCell, Scalar: TensorScalar> {
         return
       }
       Reductions.addRowVector(bih, to: gates, rows: T * B, cols: G)
+      if resetsBeforeRecurrence {
+        resetBeforeForward(
+          B: B, T: T, H: H, gates: gates, hs: hs, extras: extras!, recurrent: recurrent, whh: whh, bhh: bhh,
+          recurrentMask: rmask, maskedH: hm, masks: masks, stepIsPartial: tape.stepIsPartial)
+        return
+      }
       for t in 0..<T {
         let hPrev = hs + t * B * H
         var gemmInput = UnsafePointer(hPrev)
@@ -320,6 +332,10 @@ public final class RecurrentLayer<Cell: RecurrentCell, Scalar: TensorScalar> {
           Reductions.axpy(count: G, alpha: 1, db, dbih)
           Reductions.axpy(count: G, alpha: 1, db, dbhh)
         }
+      } else if resetsBeforeRecurrence {
+        resetBeforeBackward(
+          B: B, T: T, H: H, gates: gates, hs: hs, whh: whh, recurrentMask: rmask, masks: masks,
+          stepIsPartial: tape.stepIsPartial, dHs: dHs, dh0: dh0p, dGx: dGx, dGh: dGh, scratch: tmp)
       } else {
         let E = H * Cell.extraSavedPerUnit
         for t in stride(from: T - 1, through: 0, by: -1) {
@@ -370,9 +386,14 @@ public final class RecurrentLayer<Cell: RecurrentCell, Scalar: TensorScalar> {
         for t in 0..<T { Reductions.multiply(count: B * H, hs + t * B * H, rmask, into: hmAll + t * B * H) }
         hsUsed = UnsafePointer(hmAll)
       }
-      Scalar.gemm(
-        transA: true, transB: false, m: G, n: H, k: T * B,
-        alpha: 1, a: dGh, lda: G, b: hsUsed, ldb: H, beta: 1, c: grads + weightHH.offset, ldc: H)
+      if resetsBeforeRecurrence {  // the n rows saw r * h̃ instead
+        resetBeforeRecurrentWeightGradients(
+          T: T, B: B, H: H, dGh: dGh, hsUsed: hsUsed, resetHidden: extras!, dWhh: grads + weightHH.offset)
+      } else {
+        Scalar.gemm(
+          transA: true, transB: false, m: G, n: H, k: T * B,
+          alpha: 1, a: dGh, lda: G, b: hsUsed, ldb: H, beta: 1, c: grads + weightHH.offset, ldc: H)
+      }
       // dW_ih += dG_x^T . X                                         [G*H, T*B] x [T*B, I]
       Scalar.gemm(
         transA: true, transB: false, m: G, n: I, k: T * B,
@@ -443,7 +464,10 @@ enum FusedKind {
 
   init?<Cell: RecurrentCell>(_ cell: Cell) {
     if Cell.self == LSTMCell.self { self = .lstm }
-    else if Cell.self == GRUCell.self { self = .gru }
+    else if let g = cell as? GRUCell {
+      guard g.resetAfter else { return nil }  // reset-before runs GRUResetBefore.swift's loops
+      self = .gru
+    }
     else if let c = cell as? SimpleRNNCell { self = .rnn(relu: c.activation == .relu) }
     else { return nil }
   }

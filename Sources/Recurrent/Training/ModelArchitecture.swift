@@ -312,7 +312,7 @@ extension RNN: ArchitectureDescribable {
   }
 
   var recurrentConfig: JSONObject {
-    [
+    var config: JSONObject = [
       "units": .int(units),
       "returnSequences": .bool(returnSequences),
       "goBackwards": .bool(goBackwards),
@@ -321,6 +321,8 @@ extension RNN: ArchitectureDescribable {
       "stateful": .bool(stateful),
       "trainableInitialState": .bool(trainableInitialState),
     ]
+    if let gru = cell as? GRUCell { config["resetAfter"] = .bool(gru.resetAfter) }
+    return config
   }
 }
 
@@ -477,10 +479,11 @@ enum BuiltinLayers {
   static func recurrent<Cell: RecurrentCell, S: TensorScalar>(
     _ kind: String, _ c: inout LayerConfigReader, as _: S.Type = S.self
   ) throws -> RNN<Cell, S> {
+    let resetAfter = kind == "gru" ? try c.bool("resetAfter", default: true) : true
     let cell: any RecurrentCell =
       switch kind {
       case "lstm": LSTMCell()
-      case "gru": GRUCell()
+      case "gru": GRUCell(resetAfter: resetAfter)
       case "rnn_relu": SimpleRNNCell(activation: .relu)
       default: SimpleRNNCell(activation: .tanh)
       }
