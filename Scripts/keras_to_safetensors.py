@@ -4,12 +4,14 @@
 
     python Scripts/keras_to_safetensors.py model.keras keras.safetensors
 
-Tensors are named by their Keras variable paths (`sequential/lstm/lstm_cell/kernel`, ...) and
-keep Keras's layout (kernel [I, G*H], GRU gates z|r|h, ...): Recurrent converts them on load
+Tensors are named `<layer name>/<variable path inside the layer>` (`lstm/lstm_cell/kernel`,
+`bidirectional/forward_gru/gru_cell/bias`, `dense/kernel`; Keras's own `variable.path` is not used
+as is because it depends on how the model was made: a model loaded from a .keras file drops the
+model prefix and even the Bidirectional layer's name) and keep Keras's layout (kernel [I, G*H], GRU gates z|r|h, ...): Recurrent converts them on load
 (docs/interop.md). `__metadata__` holds
 
     format        "keras-weights"
-    keras_layers  JSON: [{"name", "class", "config": layer.get_config(), "weights": [paths]}, ...]
+    keras_layers  JSON: [{"name", "class", "config": layer.get_config(), "weights": [names]}, ...]
                   in model order (every layer, with or without weights)
     input_shape   JSON: the model's input shape without the batch axis, e.g. [null, 8]
     keras_version the Keras version that wrote it
@@ -23,6 +25,13 @@ import numpy as np
 from safetensors.numpy import save_file
 
 
+def tensor_name(layer_name, path):
+    """`<layer name>/<path inside the layer>`: the path from the layer's own component on,
+    or the layer name prepended when the path lacks it."""
+    parts = path.split("/")
+    return "/".join(parts[parts.index(layer_name):] if layer_name in parts else [layer_name] + parts)
+
+
 def export(model, path, dtype=np.float32):
     """Writes `model`'s weights and layer list to `path` (see the module docstring)."""
     import keras
@@ -31,10 +40,11 @@ def export(model, path, dtype=np.float32):
     for layer in model.layers:
         paths = []
         for w in layer.weights:
-            if w.path in tensors:
-                raise ValueError(f"weight {w.path} appears twice (shared weights are not supported)")
-            tensors[w.path] = np.ascontiguousarray(np.asarray(w.numpy(), dtype=dtype))
-            paths.append(w.path)
+            name = tensor_name(layer.name, w.path)
+            if name in tensors:
+                raise ValueError(f"weight {name} appears twice (shared weights are not supported)")
+            tensors[name] = np.ascontiguousarray(np.asarray(w.numpy(), dtype=dtype))
+            paths.append(name)
         layers.append({"name": layer.name, "class": type(layer).__name__, "config": layer.get_config(), "weights": paths})
     input_shape = list(model.input_shape[1:]) if model.inputs else None
     metadata = {

@@ -157,7 +157,10 @@ struct Import: ParsableCommand {
     let architecture = try ModelArchitecture(of: model)
     for entry in report {
       let module = entry.module.isEmpty ? "(top level)" : entry.module
-      print("layers.\(entry.layer) \(architecture.layers[entry.layer].kind) <- \(module) [\(entry.tensors.joined(separator: ", "))]")
+      let stacked = report.filter { $0.module == entry.module }.count > 1
+      let spec = architecture.layers[entry.layer]
+      let kind = spec.kind == "bidirectional" ? "bidirectional \(spec.config["layer"]?.object?["kind"]?.string ?? "")" : spec.kind
+      print("layers.\(entry.layer) \(kind) <- \(module)\(stacked ? " level \(entry.level)" : ""): \(entry.tensors.count) tensors")
     }
     print("wrote \(out): \(architecture.layers.map(\.kind).joined(separator: " -> ")), \(model.store.count) parameters, input \(architecture.inputShape)")
   }

@@ -134,7 +134,8 @@ import Testing
     // Keras z|r|h blocks -> our r|z|n, on a [3 blocks x 2] matrix, and the transpose.
     #expect(WeightImport.permuteBlocks([0, 0, 1, 1, 2, 2], blocks: KerasImport.gruBlocks) == [1, 1, 0, 0, 2, 2])
     #expect(WeightImport.transpose([1, 2, 3, 4, 5, 6], rows: 2, columns: 3) == [1, 4, 2, 5, 3, 6])
-    #expect(KerasImport.split("sequential/bidirectional/backward_gru/gru_cell/bias") == ("sequential/bidirectional", "backward", "bias"))
+    #expect(KerasImport.split("bidirectional/backward_gru/gru_cell/bias") == ("bidirectional", "backward", "bias"))
+    #expect(KerasImport.split("time_distributed/dense_1/kernel") == ("time_distributed/dense_1", "", "kernel"))
     #expect(PyTorchImport.recurrentLeaf("weight_ih_l12_reverse")! == ("weight_ih", 12, true))
     #expect(PyTorchImport.recurrentLeaf("weight_hr_l0") == nil)
   }

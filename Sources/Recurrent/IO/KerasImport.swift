@@ -2,10 +2,9 @@ import Foundation
 
 /// Reads Keras weights dumped by `Scripts/keras_to_safetensors.py` as importable modules.
 ///
-/// Tensors are named by their Keras variable paths (`sequential/lstm/lstm_cell/kernel`,
-/// `sequential/bidirectional/backward_gru/gru_cell/bias`, `sequential/dense/kernel`); the
-/// module is the path without the variable name, a trailing `*_cell` and a `forward_*` /
-/// `backward_*` direction. `__metadata__["keras_layers"]` (written by the script) lists the
+/// Tensors are named `<layer name>/<variable path inside the layer>` (`lstm/lstm_cell/kernel`,
+/// `bidirectional/backward_gru/gru_cell/bias`, `dense/kernel`); the module is the name without
+/// the variable, a trailing `*_cell` and a `forward_*` / `backward_*` direction. `__metadata__["keras_layers"]` (written by the script) lists the
 /// layers in model order with their class, config and weight paths: it fixes the order and
 /// lets the loader check activations, directions and GRU `reset_after`.
 ///
@@ -44,7 +43,7 @@ enum KerasImport {
     }
   }
 
-  /// `a/b/forward_gru/gru_cell/kernel` -> ("a/b", "forward", "kernel").
+  /// `bidirectional/forward_gru/gru_cell/kernel` -> ("bidirectional", "forward", "kernel").
   static func split(_ path: String) -> (module: String, direction: String, leaf: String) {
     var parts = path.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
     let leaf = parts.removeLast()
@@ -239,8 +238,8 @@ extension Sequential {
   ///
   ///     try model.loadKerasWeights(from: "keras.safetensors")
   ///
-  /// The layer order comes from the file's `keras_layers` metadata; `mapping` (module paths such
-  /// as `sequential/lstm`) overrides it, and without either each layer takes the one module
+  /// The layer order comes from the file's `keras_layers` metadata; `mapping` (module names such
+  /// as `lstm`, `bidirectional`) overrides it, and without either each layer takes the one module
   /// that fits. Keras's single LSTM / SimpleRNN bias becomes `bias_ih` with `bias_hh` zero; a GRU
   /// must have `reset_after=True`. Every tensor and the recorded activations, directions and
   /// merge modes are checked before any weight changes; problems throw `invalidData` naming

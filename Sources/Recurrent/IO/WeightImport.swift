@@ -30,7 +30,7 @@ struct ImportedModule {
     case plain
   }
 
-  /// The module's name in the file (`rnn`, `sequential/lstm`); "" for a bare PyTorch module.
+  /// The module's name in the file (`rnn`, `encoder.gru`, Keras `lstm`); "" for a bare PyTorch module.
   var name: String
   var kind: Kind
   /// Per stacked level: our local parameter name -> its source.
