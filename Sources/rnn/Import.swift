@@ -15,19 +15,27 @@ struct Import: ParsableCommand {
     commandName: "import",
     abstract: "Convert PyTorch or Keras weights into a Recurrent checkpoint.",
     discussion: """
-      --layers lists the model, comma-separated: lstm:H, gru:H, rnn:H (tanh), rnn_relu:H, the
-      same with "bi" in front for bidirectional (concat: bilstm:H), dense:N or dense:N:ACTIVATION
-      (linear, relu, tanh, sigmoid, softmax), embedding:VOCAB:DIM, dropout:RATE. A PyTorch
-      nn.LSTM(num_layers=2, bidirectional=True) is "bilstm:H,bilstm:H". Each recurrent layer
-      followed by another returns its sequence; the last one returns only its last step unless
-      --return-sequences is given (then a Dense after it applies to every step).
-      --mapping names the source modules in layer order (PyTorch: the tensor names before the
-      last dot, e.g. rnn,fc); without it each layer takes the one module that fits.
-      Exit codes: 64 bad usage, 65 tensors that do not fit the model, 74 file not readable/writable.
+      --layers lists the model, comma-separated:
+        lstm:H, gru:H, rnn:H (tanh), rnn_relu:H    recurrent layers
+        bilstm:H, bigru:H, birnn:H, birnn_relu:H   bidirectional (concat)
+        dense:N or dense:N:ACTIVATION              linear, relu, tanh, sigmoid,
+                                                   softmax
+        embedding:VOCAB:DIM, dropout:RATE
+      A PyTorch nn.LSTM(num_layers=2, bidirectional=True) is "bilstm:H,bilstm:H".
+      A recurrent layer followed by another returns its sequence; the last one
+      returns only its last step unless --return-sequences is given (a Dense
+      after it then applies to every step).
+      --mapping names the source modules in layer order (PyTorch: the tensor
+      names before the last dot, e.g. rnn,fc); without it each layer takes the
+      one module that fits. With --keras and no --layers the architecture is
+      the one recorded in the file. See docs/interop.md.
+      Exit codes: 64 bad usage, 65 tensors that do not fit the model, 74 file
+      not readable/writable.
 
       Examples:
-        rnn import --pytorch state.safetensors --layers bilstm:64,bilstm:64,dense:10 --input-size 8 \\
-                   --return-sequences --out model.safetensors
+        rnn import --pytorch state.safetensors --input-size 8 \\
+                   --layers bilstm:64,bilstm:64,dense:10 --return-sequences \\
+                   --out model.safetensors
         rnn import --keras keras.safetensors --out model.safetensors
       """)
 

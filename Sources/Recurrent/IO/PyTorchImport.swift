@@ -119,7 +119,8 @@ extension Sequential {
   /// gate order); `nn.RNN(nonlinearity="relu")` needs `SimpleRNN(activation: .relu)`, which
   /// the state_dict cannot show. Every tensor is checked before any weight changes: a missing or
   /// extra tensor, a shape or kind that does not fit throws `invalidData` naming the tensor and
-  /// the expected shape. The model is built first if needed (`build(inputShape:)`).
+  /// the expected shape. The model must be built (`build(inputShape:)`) and made of layers
+  /// that describe themselves (every built-in layer does).
   @discardableResult
   public func loadPyTorchStateDict(from url: URL, mapping: [String]? = nil) throws -> [ImportedLayer] {
     let file = try SafetensorsFile(contentsOf: url)
