@@ -118,6 +118,26 @@ import Testing
     #expect(built.store.params == model.store.params)
   }
 
+  @Test func kerasWithoutMetadataFindsEachLayerByItsShapes() throws {
+    // The same tensors without __metadata__: each layer takes the one module that fits, the GRU
+    // is recognised by its 3 gate blocks and permuted.
+    let file = try SafetensorsFile(contentsOf: IOFixtures.url("keras_import_stack.safetensors"))
+    var writer = SafetensorsWriter()
+    for name in file.names { try writer.add(name, try file.tensor(name, as: Float.self)) }
+    let url = try IOFixtures.temporaryDirectory().appendingPathComponent("bare.safetensors")
+    try writer.write(to: url)
+    let model = Sequential<Float>(seed: 3) {
+      LSTM(units: 6, returnSequences: true)
+      GRU(units: 5, returnSequences: true)
+      SimpleRNN(units: 4)
+      Dense(units: 3)
+    }
+    try model.build(inputShape: [7, 5])
+    let report = try model.loadKerasWeights(from: url)
+    #expect(report.map(\.module) == ["lstm", "gru", "simple_rnn", "dense"])
+    try Self.expectMatches(model, "keras_import_stack")
+  }
+
   @Test func kerasEmbeddingBidirectionalGRUBackwardsReluRNNSoftmax() throws {
     let model = Sequential<Float>(seed: 3) {
       Embedding(vocabularySize: 11, dimension: 4)
