@@ -151,10 +151,27 @@ import Testing
     try Self.expectMatches(try Sequential<Float>.loadKeras(from: IOFixtures.url("keras_import_bidir.safetensors")), "keras_import_bidir")
   }
 
+  @Test func kerasConv1DPoolingLayerNormTimeDistributed() throws {
+    let model = Sequential<Float>(seed: 3) {
+      Conv1D(filters: 4, kernelSize: 3, padding: .causal, dilation: 2, activation: .tanh)
+      MaxPool1D(poolSize: 2)
+      LayerNorm()
+      GRU(units: 3, returnSequences: true)
+      TimeDistributed(Dense(units: 2))
+    }
+    try model.build(inputShape: [12, 3])
+    let url = IOFixtures.url("keras_import_conv.safetensors")
+    try model.loadKerasWeights(from: url)
+    try Self.expectMatches(model, "keras_import_conv")
+    let built = try Sequential<Float>.loadKeras(from: url)
+    #expect(try ModelArchitecture(of: built).layers == (try ModelArchitecture(of: model).layers))
+    try Self.expectMatches(built, "keras_import_conv")
+  }
+
   @Test func kerasGRUResetBeforeIsRefused() throws {
     let model = Sequential<Float>(seed: 3) { GRU(units: 2) }
     try model.build(inputShape: [4, 3])
-    expectInvalidData("reset_after=False", "gru_2") { try model.loadKerasWeights(from: IOFixtures.url("keras_import_gru_reset_before.safetensors")) }
+    expectInvalidData("reset_after=False", "gru_3") { try model.loadKerasWeights(from: IOFixtures.url("keras_import_gru_reset_before.safetensors")) }
     expectInvalidData("reset_after=False") { _ = try Sequential<Float>.loadKeras(from: IOFixtures.url("keras_import_gru_reset_before.safetensors")) }
   }
 
