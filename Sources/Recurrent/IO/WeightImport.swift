@@ -116,6 +116,11 @@ enum WeightImport {
       if let cell, cell != target.recurrentKind {
         return "\(what) is \(cell); \(target.label) is \(target.recurrentKind!)"
       }
+      // PyTorch's GRU and Keras's reset_after=True are the reset-after form; a reset-before GRU
+      // (if the model has one) would run the same weights through other equations.
+      if target.recurrentKind == "gru", target.recurrentConfig["resetAfter"]?.bool == false {
+        return "\(what) is a reset-after GRU (PyTorch, Keras reset_after=True); \(target.label) is reset-before (resetAfter: false)"
+      }
       if target.recurrentConfig["trainableInitialState"]?.bool == true {
         return "\(target.label) has a trainable initial state, which \(what) does not have"
       }
