@@ -130,6 +130,25 @@ import Testing
     #expect(model.store.value(of: model.store["layers.1.bias"]!).scalars == [1, 1, 1])
   }
 
+  @Test func anUnbuiltModelIsRefusedAndADoubleModelLoads() throws {
+    let path = IOFixtures.url("torch_gru.safetensors").path
+    let unbuilt = Sequential<Float>(seed: 1) {
+      GRU(units: 5)
+      Dense(units: 3)
+    }
+    Self.expectInvalidArgument("build the model first") { try unbuilt.loadPyTorchStateDict(from: path) }
+    // F32 weights into a Double model: the float32 reference within float32 accuracy.
+    let model = Sequential<Double>(seed: 1) {
+      RNN<GRUCell, Double>(units: 5)
+      DenseLayer<Double>(units: 3)
+    }
+    try model.build(inputShape: [9, 4])
+    try model.loadPyTorchStateDict(from: path)
+    let (x, y) = try ImportFixtureTests.io("torch_gru")
+    let out = try model.predict(Tensor(shape: x.shape, scalars: x.scalars.map(Double.init)))
+    #expect(maxAbsoluteDifference(out.scalars.map(Float.init), y.scalars) <= 1e-6)
+  }
+
   @Test func gruGatePermutationFromKeras() {
     // Keras z|r|h blocks -> our r|z|n, on a [3 blocks x 2] matrix, and the transpose.
     #expect(WeightImport.permuteBlocks([0, 0, 1, 1, 2, 2], blocks: KerasImport.gruBlocks) == [1, 1, 0, 0, 2, 2])
