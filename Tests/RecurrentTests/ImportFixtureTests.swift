@@ -1,0 +1,200 @@
+import Foundation
+import RecurrentTestSupport
+import Testing
+
+@testable import Recurrent
+
+/// PyTorch and Keras weights load into equivalent Recurrent models and give the source
+/// framework's outputs (float32, within 1e-5). Fixtures: Scripts/fixtures/make_torch_import_fixtures.py
+/// and make_keras_import_fixtures.py (state_dicts written by safetensors.torch.save_file, Keras
+/// weights by Scripts/keras_to_safetensors.py, inputs and reference outputs).
+@Suite struct ImportFixtureTests {
+  static let tolerance = 1e-5
+
+  /// The input and the source framework's output of fixture `name`.
+  static func io(_ name: String) throws -> (x: Tensor<Float>, y: Tensor<Float>) {
+    let file = try SafetensorsFile(contentsOf: IOFixtures.url("\(name)_io.safetensors"))
+    return (try file.tensor("x", as: Float.self), try file.tensor("y", as: Float.self))
+  }
+
+  /// Predicts `name`'s input with `model` and compares with the recorded output.
+  static func expectMatches(_ model: Sequential<Float>, _ name: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
+    let (x, y) = try io(name)
+    let out = try model.predict(x)
+    #expect(out.shape == y.shape, sourceLocation: sourceLocation)
+    let diff = maxAbsoluteDifference(out, y)
+    #expect(diff <= tolerance, "\(name): max |ours - reference| = \(diff)", sourceLocation: sourceLocation)
+  }
+
+  static func torchLSTMBidir(units: Int = 6, dense: Int = 3) throws -> Sequential<Float> {
+    let model = Sequential<Float>(seed: 3) {
+      Bidirectional(LSTM(units: units, returnSequences: true))
+      Bidirectional(LSTM(units: units, returnSequences: true))
+      Dense(units: dense)
+    }
+    try model.build(inputShape: [7, 5])
+    return model
+  }
+
+  // MARK: - PyTorch
+
+  @Test func torchTwoLayerBidirectionalLSTMWithLinear() throws {
+    let path = IOFixtures.url("torch_lstm_bidir.safetensors").path
+    let mapped = try Self.torchLSTMBidir()
+    let report = try mapped.loadPyTorchStateDict(from: path, mapping: ["rnn", "fc"])
+    #expect(report.map(\.module) == ["rnn", "rnn", "fc"])
+    #expect(report.map(\.level) == [0, 1, 0])
+    #expect(report[1].tensors.contains("rnn.weight_ih_l1_reverse"))
+    try Self.expectMatches(mapped, "torch_lstm_bidir")
+    // Without a mapping each layer finds its module; the weights are the same.
+    let automatic = try Self.torchLSTMBidir()
+    try automatic.loadPyTorchStateDict(from: path)
+    #expect(automatic.store.params == mapped.store.params)
+  }
+
+  @Test func torchTimeMajorGRUOnLastState() throws {
+    let model = Sequential<Float>(seed: 3) {
+      GRU(units: 5)
+      Dense(units: 3)
+    }
+    try model.build(inputShape: [9, 4])
+    let report = try model.loadPyTorchStateDict(from: IOFixtures.url("torch_gru.safetensors"))
+    #expect(report.map(\.module) == ["encoder.gru", "head"])
+    try Self.expectMatches(model, "torch_gru")
+  }
+
+  @Test func torchEmbeddingAndStackedReluRNN() throws {
+    let model = Sequential<Float>(seed: 3) {
+      Embedding(vocabularySize: 10, dimension: 3)
+      SimpleRNN(units: 4, activation: .relu, returnSequences: true)
+      SimpleRNN(units: 4, activation: .relu, returnSequences: true)
+      Dense(units: 2)
+    }
+    try model.build(inputShape: [6])
+    let report = try model.loadPyTorchStateDict(from: IOFixtures.url("torch_rnn_relu.safetensors"))
+    #expect(report.map(\.module) == ["emb", "rnn", "rnn", "out"])
+    try Self.expectMatches(model, "torch_rnn_relu")
+    // The state_dict cannot say tanh or relu: a tanh model loads the same weights but differs.
+    let tanh = Sequential<Float>(seed: 3) {
+      Embedding(vocabularySize: 10, dimension: 3)
+      SimpleRNN(units: 4, returnSequences: true)
+      SimpleRNN(units: 4, returnSequences: true)
+      Dense(units: 2)
+    }
+    try tanh.build(inputShape: [6])
+    try tanh.loadPyTorchStateDict(from: IOFixtures.url("torch_rnn_relu.safetensors"))
+    let (x, y) = try Self.io("torch_rnn_relu")
+    #expect(maxAbsoluteDifference(try tanh.predict(x), y) > 1e-3)
+  }
+
+  @Test func torchBareLSTMWithoutBiasLoadsZeroBiases() throws {
+    let model = Sequential<Float>(seed: 3) { LSTM(units: 4, returnSequences: true) }
+    try model.build(inputShape: [5, 3])
+    let report = try model.loadPyTorchStateDict(from: IOFixtures.url("torch_lstm_nobias.safetensors"), mapping: [""])
+    #expect(report == [ImportedLayer(layer: 0, module: "", level: 0, tensors: ["weight_hh_l0", "weight_ih_l0"])])
+    #expect(model.store.value(of: model.store["layers.0.bias_ih"]!).scalars.allSatisfy { $0 == 0 })
+    try Self.expectMatches(model, "torch_lstm_nobias")
+  }
+
+  // MARK: - Keras
+
+  @Test func kerasLSTMGRUSimpleRNNDense() throws {
+    let model = Sequential<Float>(seed: 3) {
+      LSTM(units: 6, returnSequences: true)
+      GRU(units: 5, returnSequences: true)
+      SimpleRNN(units: 4)
+      Dense(units: 3)
+    }
+    try model.build(inputShape: [7, 5])
+    let url = IOFixtures.url("keras_import_stack.safetensors")
+    let report = try model.loadKerasWeights(from: url)
+    #expect(report.map(\.module) == ["lstm", "gru", "simple_rnn", "dense"])
+    // Keras's single LSTM bias is bias_ih; bias_hh stays zero.
+    #expect(model.store.value(of: model.store["layers.0.bias_hh"]!).scalars.allSatisfy { $0 == 0 })
+    try Self.expectMatches(model, "keras_import_stack")
+    // The architecture recorded by keras_to_safetensors.py builds the same model.
+    let built = try Sequential<Float>.loadKeras(from: url)
+    #expect(try ModelArchitecture(of: built).layers == (try ModelArchitecture(of: model).layers))
+    #expect(built.store.params == model.store.params)
+  }
+
+  @Test func kerasWithoutMetadataFindsEachLayerByItsShapes() throws {
+    // The same tensors without __metadata__: each layer takes the one module that fits, the GRU
+    // is recognised by its 3 gate blocks and permuted.
+    let file = try SafetensorsFile(contentsOf: IOFixtures.url("keras_import_stack.safetensors"))
+    var writer = SafetensorsWriter()
+    for name in file.names { try writer.add(name, try file.tensor(name, as: Float.self)) }
+    let url = try IOFixtures.temporaryDirectory().appendingPathComponent("bare.safetensors")
+    try writer.write(to: url)
+    let model = Sequential<Float>(seed: 3) {
+      LSTM(units: 6, returnSequences: true)
+      GRU(units: 5, returnSequences: true)
+      SimpleRNN(units: 4)
+      Dense(units: 3)
+    }
+    try model.build(inputShape: [7, 5])
+    let report = try model.loadKerasWeights(from: url)
+    #expect(report.map(\.module) == ["lstm", "gru", "simple_rnn", "dense"])
+    try Self.expectMatches(model, "keras_import_stack")
+  }
+
+  @Test func kerasEmbeddingBidirectionalGRUBackwardsReluRNNSoftmax() throws {
+    let model = Sequential<Float>(seed: 3) {
+      Embedding(vocabularySize: 11, dimension: 4)
+      Bidirectional(GRU(units: 5, returnSequences: true))
+      SimpleRNN(units: 4, activation: .relu, returnSequences: true, goBackwards: true)
+      Dense(units: 2, activation: .softmax)
+    }
+    try model.build(inputShape: [6])
+    try model.loadKerasWeights(from: IOFixtures.url("keras_import_bidir.safetensors"))
+    try Self.expectMatches(model, "keras_import_bidir")
+    try Self.expectMatches(try Sequential<Float>.loadKeras(from: IOFixtures.url("keras_import_bidir.safetensors")), "keras_import_bidir")
+  }
+
+  @Test func kerasConv1DPoolingLayerNormTimeDistributed() throws {
+    let model = Sequential<Float>(seed: 3) {
+      Conv1D(filters: 4, kernelSize: 3, padding: .causal, dilation: 2, activation: .tanh)
+      MaxPool1D(poolSize: 2)
+      LayerNorm()
+      GRU(units: 3, returnSequences: true)
+      TimeDistributed(Dense(units: 2))
+    }
+    try model.build(inputShape: [12, 3])
+    let url = IOFixtures.url("keras_import_conv.safetensors")
+    try model.loadKerasWeights(from: url)
+    try Self.expectMatches(model, "keras_import_conv")
+    let built = try Sequential<Float>.loadKeras(from: url)
+    #expect(try ModelArchitecture(of: built).layers == (try ModelArchitecture(of: model).layers))
+    try Self.expectMatches(built, "keras_import_conv")
+  }
+
+  @Test func kerasGRUResetBeforeIsRefused() throws {
+    let model = Sequential<Float>(seed: 3) { GRU(units: 2) }
+    try model.build(inputShape: [4, 3])
+    expectInvalidData("reset_after=False", "gru_3") { try model.loadKerasWeights(from: IOFixtures.url("keras_import_gru_reset_before.safetensors")) }
+    expectInvalidData("reset_after=False") { _ = try Sequential<Float>.loadKeras(from: IOFixtures.url("keras_import_gru_reset_before.safetensors")) }
+  }
+
+  @Test func kerasConfigurationMismatchesAreNamed() throws {
+    // The recorded go_backwards, activation and cell kind are checked against the model.
+    func model(_ first: any Layer<Float>, relu: Bool = true, backwards: Bool = true) throws -> Sequential<Float> {
+      let m = Sequential<Float>([
+        EmbeddingLayer(vocabularySize: 11, dimension: 4), first,
+        RNN<SimpleRNNCell, Float>(units: 4, activation: relu ? .relu : .tanh, returnSequences: true, goBackwards: backwards),
+        DenseLayer(units: 2, activation: .softmax),
+      ])
+      try m.build(inputShape: [6])
+      return m
+    }
+    let url = IOFixtures.url("keras_import_bidir.safetensors")
+    let gru = { Bidirectional(RNN<GRUCell, Float>(units: 5, returnSequences: true)) }
+    expectInvalidData("go_backwards=True", "layers.2") { try model(gru(), backwards: false).loadKerasWeights(from: url) }
+    expectInvalidData("rnn_relu", "layers.2 (rnn)") { try model(gru(), relu: false).loadKerasWeights(from: url) }
+    expectInvalidData("merges the directions with concat", "sum") {
+      try model(Bidirectional(RNN<GRUCell, Float>(units: 5, returnSequences: true), mergeMode: .sum)).loadKerasWeights(from: url)
+    }
+    expectInvalidData("a GRU (3 gates)", "layers.1 (bidirectional lstm) has 4") {
+      try model(Bidirectional(RNN<LSTMCell, Float>(units: 5, returnSequences: true))).loadKerasWeights(from: url)
+    }
+  }
+}
