@@ -31,6 +31,7 @@ struct Train: ParsableCommand {
         rnn train --task addition --digits 3 --epochs 30
         rnn train --task parity --steps 12 --cell gru --seed 3
         rnn train --task sine --save sine.safetensors
+        rnn train --text input.txt --checkpoint-dir ckpt --save lm.safetensors   (then: rnn sample --model lm.safetensors)
       """)
 
   @Option(name: .long, help: "Built-in task: \(BuiltInTask.allNames).")
@@ -77,10 +78,13 @@ struct Train: ParsableCommand {
 
   @OptionGroup var compute: ComputeOptions
 
+  @OptionGroup(title: "Text (a character-level language model)") var textOptions: TextTrainingOptions
+
   func validate() throws {
     if let save, save.isEmpty { throw ValidationError("--save needs a file name") }
-    guard task != nil else {
-      throw ValidationError("say what to train on: --task NAME (\(BuiltInTask.allNames))")
+    if textOptions.text != nil { try validateTextFlags() }
+    guard task != nil || textOptions.text != nil else {
+      throw ValidationError("say what to train on: --task NAME (\(BuiltInTask.allNames)) or --text FILE")
     }
     if let units, !(1...4096).contains(units) { throw ValidationError("--units must be 1...4096, got \(units)") }
     if let steps, !(1...100_000).contains(steps) { throw ValidationError("--steps must be 1...100000, got \(steps)") }
@@ -115,6 +119,10 @@ struct Train: ParsableCommand {
   func run() throws {
     compute.apply()
     let output = CommandOutput()
+    if textOptions.text != nil {
+      _ = try ExitCodes.reporting("train") { try executeText(output: output, progress: ProgressReporter(verbose: 1)) }
+      return
+    }
     _ = try ExitCodes.reporting("train") { try execute(output: output, progress: ProgressReporter(verbose: 1)) }
   }
 
