@@ -4,7 +4,14 @@ import Recurrent
 
 /// The `rnn train --text FILE` options (a character-level language model, char-rnn style).
 struct TextTrainingOptions: ParsableArguments {
-  @Option(name: .long, help: "Train a character-level language model on this text file (instead of --task).")
+  @Option(
+    name: .long,
+    help: """
+      Train a character-level language model on this text file (instead of --task). Defaults: \
+      \(TextDefaults.settings.units) units, \(TextDefaults.settings.epochs) epochs, \(TextDefaults.settings.batchSize) \
+      parallel streams (--batch-size), lr \(TextDefaults.settings.learningRate), clip norm \(Int(TextDefaults.settings.clipNorm)); \
+      --save keeps the epoch with the lowest validation bits per character.
+      """)
   var text: String?
 
   @Option(

@@ -31,7 +31,8 @@ struct Train: ParsableCommand {
         rnn train --task addition --digits 3 --epochs 30
         rnn train --task parity --steps 12 --cell gru --seed 3
         rnn train --task sine --save sine.safetensors
-        rnn train --text input.txt --checkpoint-dir ckpt --save lm.safetensors   (then: rnn sample --model lm.safetensors)
+        rnn train --text input.txt --checkpoint-dir ckpt --save lm.safetensors
+        rnn sample --model lm.safetensors --prime "The " --length 300
       """)
 
   @Option(name: .long, help: "Built-in task: \(BuiltInTask.allNames).")
