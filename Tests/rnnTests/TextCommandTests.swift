@@ -109,6 +109,20 @@ import Testing
     #expect(failure?.message.contains("'u' (U+0075) at position 20") == true, "\(failure?.message ?? "")")
   }
 
+  @Test func aTerminalGetsAProgressBarAndALogGetsPlainLines() throws {
+    let file = try writeFile(Array(Self.text.utf8.prefix(600)), "bar.txt")
+    let args = ["--text", file, "--units", "4", "--epochs", "2", "--seq-length", "8", "--batch-size", "4", "--sample-length", "0"]
+    var terminal = "", log = ""
+    _ = try Train.parse(args).executeText(
+      output: CommandOutput(sink: { _ in }), progress: ProgressReporter(verbose: 1, isTerminal: true, write: { terminal += $0 }))
+    _ = try Train.parse(args).executeText(
+      output: CommandOutput(sink: { _ in }), progress: ProgressReporter(verbose: 1, isTerminal: false, write: { log += $0 }))
+    #expect(terminal.contains("\r") && terminal.contains("[==="), "\(terminal)")
+    #expect(terminal.contains("val_bpc"))
+    #expect(!log.contains("\r"))
+    #expect(log.split(separator: "\n").filter { $0.hasPrefix("Epoch ") && $0.contains("val_bpc: ") }.count == 2, "\(log)")
+  }
+
   // MARK: - Sampling
 
   @Test func sampleIsDeterministicForASeedAndStaysInTheVocabulary() throws {
