@@ -102,6 +102,12 @@ import Testing
     #expect(e.unit == .codepoints && e.vocabularySize == t.result.vocabulary.count)
     #expect(e.bitsPerCharacter < 1.0 && e.bitsPerCharacter > 0, "\(e)")
     #expect(abs(e.bitsPerCharacter - e.crossEntropy / log(2)) < 1e-12)
+    // On exactly the held-out tail it reproduces the figure training reported for the saved epoch.
+    let scalars = Array(Self.text.unicodeScalars)
+    let tail = String(String.UnicodeScalarView(scalars.suffix(Int((Double(scalars.count) * 0.1).rounded(.down)))))
+    let tailFile = try writeFile(Array(tail.utf8), "tail.txt")
+    let onTail = try evaluateTextModel(checkpoint: t.save, text: tailFile)
+    #expect(abs(onTail.bitsPerCharacter - t.result.bestValidationBPC) < 1e-9, "\(onTail) vs \(t.result.bestValidationBPC)")
     // A symbol the model never saw is named with its position.
     let other = try writeFile(Array("the cat sat on the rug.".utf8), "other.txt")
     let failure = exitCode { _ = try evaluateTextModel(checkpoint: t.save, text: other) }
