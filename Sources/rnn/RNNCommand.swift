@@ -9,8 +9,8 @@ struct RNNCommand: ParsableCommand {
     abstract: "Recurrent neural networks (SimpleRNN, LSTM, GRU): check, train and inspect them.",
     version: "0.1.0",
     subcommands: [
-      Gradcheck.self, Info.self, Bench.self, Demo.self, Train.self, Predict.self, Evaluate.self, Forward.self,
-      Features.self, Inspect.self, Import.self,
+      Gradcheck.self, Info.self, Bench.self, Demo.self, Train.self, Sample.self, Predict.self, Evaluate.self,
+      Forward.self, Features.self, Inspect.self, Import.self,
     ],
     defaultSubcommand: nil
   )

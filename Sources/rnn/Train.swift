@@ -31,6 +31,8 @@ struct Train: ParsableCommand {
         rnn train --task addition --digits 3 --epochs 30
         rnn train --task parity --steps 12 --cell gru --seed 3
         rnn train --task sine --save sine.safetensors
+        rnn train --text input.txt --checkpoint-dir ckpt --save lm.safetensors
+        rnn sample --model lm.safetensors --prime "The " --length 300
 
       Your own data (README: "Time series (CSV)", "Arrays (NPY, audio features)"):
         rnn train --csv load.csv --target load --features temp,load \\
@@ -92,13 +94,19 @@ struct Train: ParsableCommand {
 
   @OptionGroup var data: DataOptions
 
+  @OptionGroup(title: "Text (a character-level language model)") var textOptions: TextTrainingOptions
+
   func validate() throws {
     if let save, save.isEmpty { throw ValidationError("--save needs a file name") }
+    if textOptions.text != nil {
+      if data.isGiven { throw ValidationError("give one data source: --text FILE, --csv FILE or --x X.npy --y Y.npy") }
+      try validateTextFlags()
+    }
     try data.checkTrainFlags(
       task: task, steps: steps, digits: digits, samples: samples, validationSamples: validationSamples, units: units)
-    guard task != nil || data.isGiven else {
+    guard task != nil || data.isGiven || textOptions.text != nil else {
       throw ValidationError(
-        "say what to train on: --task NAME (\(BuiltInTask.allNames)), --csv FILE or --x X.npy --y Y.npy")
+        "say what to train on: --task NAME (\(BuiltInTask.allNames)), --text FILE, --csv FILE or --x X.npy --y Y.npy")
     }
     if let units, !(1...4096).contains(units) { throw ValidationError("--units must be 1...4096, got \(units)") }
     if let steps, !(1...100_000).contains(steps) { throw ValidationError("--steps must be 1...100000, got \(steps)") }
@@ -134,6 +142,10 @@ struct Train: ParsableCommand {
   func run() throws {
     compute.apply()
     let output = CommandOutput()
+    if textOptions.text != nil {
+      _ = try ExitCodes.reporting("train") { try executeText(output: output, progress: ProgressReporter(verbose: 1)) }
+      return
+    }
     _ = try ExitCodes.reporting("train") { try execute(output: output, progress: ProgressReporter(verbose: 1)) }
   }
 

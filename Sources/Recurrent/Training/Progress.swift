@@ -29,12 +29,16 @@ public struct ProgressReporter {
     }
   }
 
-  func epochBegins(_ epoch: Int, of epochs: Int) {
+  /// Call before the first batch of epoch `epoch` (0-based) of `epochs` (custom training
+  /// loops, e.g. `CharLanguageModel.trainEpoch`, drive the reporter as `fit` does).
+  public func epochBegins(_ epoch: Int, of epochs: Int) {
     guard verbose > 0, isTerminal, verbose == 1 else { return }
     write("Epoch \(epoch + 1)/\(epochs)\n")
   }
 
-  func batchEnds(_ batch: Int, of batches: Int, loss: Double, elapsed: Double) {
+  /// Call after batch `batch` (0-based) of `batches`, with the running mean loss and the
+  /// seconds since the epoch began (redraws the bar on a terminal; nothing otherwise).
+  public func batchEnds(_ batch: Int, of batches: Int, loss: Double, elapsed: Double) {
     guard verbose == 1, isTerminal else { return }
     let width = 30
     let done = Int(Double(width) * Double(batch + 1) / Double(max(1, batches)))
@@ -44,7 +48,9 @@ public struct ProgressReporter {
     write("\r\(batch + 1)/\(batches) [\(bar)] - loss: \(formatFigure(loss))\(eta)\u{1B}[K")
   }
 
-  func epochEnds(_ epoch: Int, of epochs: Int, logs: [String: Double], elapsed: Double) {
+  /// Call at the end of an epoch with its figures (`loss`, `val_loss`, ...; training figures
+  /// first, validation figures, prefixed `val_`, last) and its seconds.
+  public func epochEnds(_ epoch: Int, of epochs: Int, logs: [String: Double], elapsed: Double) {
     guard verbose > 0 else { return }
     let figures = Self.order(logs).map { "\($0): \(formatFigure(logs[$0]!))" }.joined(separator: " - ")
     if verbose == 1 && isTerminal {
