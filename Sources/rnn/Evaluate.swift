@@ -9,6 +9,8 @@ import Recurrent
 ///   season stored at training, or `--season`) seasonal forecasts.
 /// - `--x X.npy --y Y.npy` (an array model): loss and accuracy (sparse-ce, ce, bce) or MSE and
 ///   MAE (mse, mae); the loss is the one stored at training unless `--loss` says otherwise.
+/// - `--text FILE` (a model from `rnn train --text`): bits per character (per byte for the
+///   bytes unit) of the next-symbol predictions over the file, against the uniform reference.
 /// - `--task` (a model from `rnn train --task`): that task's data generated afresh from
 ///   `--seed` with the task parameters stored in the checkpoint, and the task's own figures.
 struct Evaluate: ParsableCommand {
@@ -16,13 +18,15 @@ struct Evaluate: ParsableCommand {
     abstract: "Score a saved model on held-out data with the metric that fits it.",
     discussion: """
       The data kind follows the model: a forecaster (rnn train --csv) takes
-      --csv, an array model (rnn train --x) takes --x/--y, a built-in task model
+      --csv, an array model (rnn train --x) takes --x/--y, a text model
+      (rnn train --text) takes --text, a built-in task model
       (rnn train --task) takes --task or nothing (its data is generated again
       from --seed; the task's parameters come from the checkpoint). Figures:
         --csv    MAE and RMSE in the target's units, vs the last-value and
                  seasonal naive forecasts on the same windows
         --x/--y  accuracy and loss (sparse-ce, ce, bce) or MSE and MAE (mse,
                  mae), vs always the majority class or the mean of Y
+        --text   bits per character (per byte with --unit bytes), vs uniform
         --task   the task's figures (MSE, accuracy, exact answers, ...)
       Exit codes: 64 bad usage, 65 bad or mismatched data, 74 file not
       readable/writable.
@@ -32,6 +36,7 @@ struct Evaluate: ParsableCommand {
         rnn evaluate --model clips.safetensors --x test_x.npy --y test_y.npy \\
           --lengths test_x_lengths.npy
         rnn evaluate --model adding.safetensors --task adding --samples 2000 --seed 7
+        rnn evaluate --model lm.safetensors --text held_out.txt
       """)
 
   @Option(name: .long, help: "Checkpoint (.safetensors) from rnn train.")
@@ -55,6 +60,9 @@ struct Evaluate: ParsableCommand {
   @Option(name: .long, help: "Loss of an array model: \(ArrayLoss.allNames) (default: the one it was trained with).")
   var loss: ArrayLoss?
 
+  @Option(name: .long, help: "Held-out text file for a character-level language model.")
+  var text: String?
+
   @Option(name: .long, help: "Built-in task to generate held-out data for (default: the one the model was trained on).")
   var task: BuiltInTask?
 
@@ -71,8 +79,8 @@ struct Evaluate: ParsableCommand {
 
   func validate() throws {
     guard !model.isEmpty else { throw ValidationError("--model needs a file path") }
-    let kinds = [csv != nil, x != nil || y != nil, task != nil].filter { $0 }.count
-    guard kinds <= 1 else { throw ValidationError("give one kind of data: --csv, --x/--y or --task") }
+    let kinds = [csv != nil, x != nil || y != nil, task != nil, text != nil].filter { $0 }.count
+    guard kinds <= 1 else { throw ValidationError("give one kind of data: --csv, --x/--y, --text or --task") }
     if x != nil || y != nil {
       guard x != nil, y != nil else { throw ValidationError("--x and --y go together (inputs and targets)") }
     } else if lengths != nil || loss != nil {
@@ -96,6 +104,8 @@ struct Evaluate: ParsableCommand {
       result = try forecast(csv: csv, output: output)
     } else if let x, let y {
       result = try arrays(x: x, y: y, output: output)
+    } else if let text {
+      result = try textModel(text: text, output: output)
     } else {
       result = try builtInTask(output: output)
     }
@@ -103,6 +113,23 @@ struct Evaluate: ParsableCommand {
     output.line(TextTable.render([["figure", "value", "reference"]] + result.figures.map { [$0.name, $0.value, $0.reference] }))
     for line in result.notes { output.line(line) }
     return result
+  }
+
+  func textModel(text: String, output: CommandOutput) throws -> Result {
+    output.line("Evaluating \(model): next-symbol prediction over \(text)")
+    let e = try evaluateTextModel(checkpoint: model, text: text)
+    let per = e.unit == .bytes ? "byte" : "character"
+    let uniform = log2(Double(e.vocabularySize))
+    return Result(
+      figures: [
+        TrainFigure(
+          name: "bits per \(per)", value: String(format: "%.4f", e.bitsPerCharacter),
+          reference: String(format: "uniform over the %d symbols: %.3f", e.vocabularySize, uniform), number: e.bitsPerCharacter),
+        TrainFigure(
+          name: "cross-entropy", value: String(format: "%.4f", e.crossEntropy), reference: "nats per symbol",
+          number: e.crossEntropy),
+      ],
+      notes: ["\(e.positions) predicted positions of \(e.symbols) symbols in \(String(format: "%.1f", e.seconds)) s"])
   }
 
   func forecast(csv: String, output: CommandOutput) throws -> Result {

@@ -115,6 +115,17 @@ import Testing
     #expect(failure?.message.contains("'u' (U+0075) at position 20") == true, "\(failure?.message ?? "")")
   }
 
+  @Test func evaluateCommandScoresATextModel() throws {
+    let t = try Self.trained.get()
+    let (result, text) = try DataCommandSupport.evaluate(["--model", t.save, "--text", t.textFile])
+    let direct = try evaluateTextModel(checkpoint: t.save, text: t.textFile)
+    #expect(result.figures.first?.name == "bits per character")
+    #expect(result.figures.first.map { abs($0.number - direct.bitsPerCharacter) < 1e-12 } == true, "\(result.figures)")
+    #expect(text.contains("bits per character"), "\(text)")
+    // --text with another data kind is a usage error.
+    #expect(throws: (any Error).self) { _ = try Evaluate.parse(["--model", t.save, "--text", t.textFile, "--task", "adding"]) }
+  }
+
   @Test func aTerminalGetsAProgressBarAndALogGetsPlainLines() throws {
     let file = try writeFile(Array(Self.text.utf8.prefix(600)), "bar.txt")
     let args = ["--text", file, "--units", "4", "--epochs", "2", "--seq-length", "8", "--batch-size", "4", "--sample-length", "0"]
