@@ -168,11 +168,90 @@ import Testing
     try Self.expectMatches(built, "keras_import_conv")
   }
 
-  @Test func kerasGRUResetBeforeIsRefused() throws {
-    let model = Sequential<Float>(seed: 3) { GRU(units: 2) }
-    try model.build(inputShape: [4, 3])
-    expectInvalidData("reset_after=False", "gru_3") { try model.loadKerasWeights(from: IOFixtures.url("keras_import_gru_reset_before.safetensors")) }
-    expectInvalidData("reset_after=False") { _ = try Sequential<Float>.loadKeras(from: IOFixtures.url("keras_import_gru_reset_before.safetensors")) }
+  /// The model of keras_import_gru_reset_before (its first two GRUs reset-before unless told otherwise).
+  static func resetBeforeModel(resetAfter: Bool = false, bidirectionalResetAfter: Bool? = nil) throws -> Sequential<Float> {
+    let model = Sequential<Float>(seed: 3) {
+      GRU(units: 5, resetAfter: resetAfter, returnSequences: true)
+      Bidirectional(GRU(units: 3, resetAfter: bidirectionalResetAfter ?? resetAfter, returnSequences: true))
+      GRU(units: 4)
+      Dense(units: 2)
+    }
+    try model.build(inputShape: [6, 4])
+    return model
+  }
+
+  @Test func kerasGRUResetBeforeAlsoBidirectionalNextToResetAfter() throws {
+    let url = IOFixtures.url("keras_import_gru_reset_before.safetensors")
+    let model = try Self.resetBeforeModel()
+    let report = try model.loadKerasWeights(from: url)
+    #expect(report.map(\.module) == ["gru_3", "bidirectional_1", "gru_5", "dense_3"])
+    // Keras's single reset_after=False bias is bias_ih; bias_hh stays zero (both directions).
+    for name in ["layers.0.bias_hh", "layers.1.bias_hh", "layers.1.bias_hh_reverse"] {
+      #expect(model.store.value(of: model.store[name]!).scalars.allSatisfy { $0 == 0 }, "\(name)")
+    }
+    #expect(model.store.value(of: model.store["layers.2.bias_hh"]!).scalars.contains { $0 != 0 })
+    try Self.expectMatches(model, "keras_import_gru_reset_before")
+    // The recorded reset_after builds GRU(resetAfter: false) where Keras had False.
+    let built = try Sequential<Float>.loadKeras(from: url)
+    let layers = try ModelArchitecture(of: built).layers
+    #expect(layers == (try ModelArchitecture(of: model).layers))
+    #expect(layers[0].config["resetAfter"] == .bool(false))
+    #expect(layers[2].config["resetAfter"] == .bool(true))
+    #expect(built.store.params == model.store.params)
+    try Self.expectMatches(built, "keras_import_gru_reset_before")
+  }
+
+  @Test func kerasGRUResetBeforeWithoutMetadataIsKnownByItsBias() throws {
+    // Without __metadata__ the bias shape tells the forms apart: [3H] reset-before, [2, 3H] reset-after.
+    let file = try SafetensorsFile(contentsOf: IOFixtures.url("keras_import_gru_reset_before.safetensors"))
+    var writer = SafetensorsWriter()
+    for name in file.names { try writer.add(name, try file.tensor(name, as: Float.self)) }
+    let url = try IOFixtures.temporaryDirectory().appendingPathComponent("bare.safetensors")
+    try writer.write(to: url)
+    let model = try Self.resetBeforeModel()
+    #expect(try model.loadKerasWeights(from: url).map(\.module) == ["gru_3", "bidirectional_1", "gru_5", "dense_3"])
+    try Self.expectMatches(model, "keras_import_gru_reset_before")
+    expectInvalidData("'gru_3' is a reset-before GRU (Keras reset_after=False)", "resetAfter: false") {
+      try Self.resetBeforeModel(resetAfter: true).loadKerasWeights(from: url)
+    }
+  }
+
+  @Test func kerasGRUFormsMustAgree() throws {
+    // reset_after=False weights into a reset-after GRU, and reset_after=True ones into a reset-before GRU.
+    let url = IOFixtures.url("keras_import_gru_reset_before.safetensors")
+    expectInvalidData("'gru_3' is a reset-before GRU (Keras reset_after=False); layers.0 (gru) is reset-after", "resetAfter: false") {
+      try Self.resetBeforeModel(resetAfter: true).loadKerasWeights(from: url)
+    }
+    expectInvalidData("'bidirectional_1' is a reset-before GRU", "layers.1 (bidirectional gru) is reset-after") {
+      try Self.resetBeforeModel(bidirectionalResetAfter: true).loadKerasWeights(from: url)
+    }
+    let stack = Sequential<Float>(seed: 3) {
+      LSTM(units: 6, returnSequences: true)
+      GRU(units: 5, resetAfter: false, returnSequences: true)
+      SimpleRNN(units: 4)
+      Dense(units: 3)
+    }
+    try stack.build(inputShape: [7, 5])
+    expectInvalidData("'gru' is a reset-after GRU (PyTorch, Keras reset_after=True); layers.1 (gru) is reset-before") {
+      try stack.loadKerasWeights(from: IOFixtures.url("keras_import_stack.safetensors"))
+    }
+  }
+
+  @Test func pyTorchGRUIntoAResetBeforeGRUIsRefused() throws {
+    // PyTorch has no reset-before GRU: its weights would run through other equations.
+    let model = Sequential<Float>(seed: 3) {
+      GRU(units: 5, resetAfter: false)
+      Dense(units: 3)
+    }
+    try model.build(inputShape: [9, 4])
+    let before = model.store.params
+    expectInvalidData("'encoder.gru' is a reset-after GRU (PyTorch", "layers.0 (gru) is reset-before (resetAfter: false)") {
+      try model.loadPyTorchStateDict(from: IOFixtures.url("torch_gru.safetensors"))
+    }
+    expectInvalidData("reset-before") {
+      try model.loadPyTorchStateDict(from: IOFixtures.url("torch_gru.safetensors"), mapping: ["encoder.gru", "head"])
+    }
+    #expect(model.store.params == before)
   }
 
   @Test func kerasConfigurationMismatchesAreNamed() throws {

@@ -3,7 +3,7 @@ import Foundation
 extension KerasImport {
   /// The architecture recorded by `Scripts/keras_to_safetensors.py` (`__metadata__` keys
   /// `input_shape` and `keras_layers`) in Recurrent's terms. Supported Keras classes: SimpleRNN,
-  /// LSTM, GRU (reset_after=True), Bidirectional, Dense, Embedding, Dropout, TimeDistributed,
+  /// LSTM, GRU (either reset_after), Bidirectional, Dense, Embedding, Dropout, TimeDistributed,
   /// Conv1D, MaxPooling1D, GlobalAveragePooling1D, GlobalMaxPooling1D, LayerNormalization,
   /// Flatten, RepeatVector (InputLayer is skipped). A `None` number of steps becomes 1 (any
   /// length runs at prediction time).
@@ -48,16 +48,13 @@ extension KerasImport {
         guard a == "tanh" || a == "relu" else { throw bad("activation \"\(a)\" is not supported (SimpleRNN: tanh or relu)") }
         if a == "relu" { kind = "rnn_relu" }
       }
-      if className == "GRU", c["reset_after"]?.bool == false {
-        throw bad("reset_after=False is not supported: Recurrent's GRU is the reset-after form (Keras reset_after=True)")
-      }
-      return LayerSpec(
-        kind: kind,
-        config: [
-          "units": .int(try int("units")), "returnSequences": bool("return_sequences", false),
-          "goBackwards": bool("go_backwards", false), "dropout": number("dropout", 0),
-          "recurrentDropout": number("recurrent_dropout", 0), "stateful": bool("stateful", false),
-        ])
+      var config: JSONObject = [
+        "units": .int(try int("units")), "returnSequences": bool("return_sequences", false),
+        "goBackwards": bool("go_backwards", false), "dropout": number("dropout", 0),
+        "recurrentDropout": number("recurrent_dropout", 0), "stateful": bool("stateful", false),
+      ]
+      if className == "GRU" { config["resetAfter"] = bool("reset_after", true) }  // False: GRU(units:, resetAfter: false)
+      return LayerSpec(kind: kind, config: config)
     case "Bidirectional":
       guard let inner = c["layer"]?.object, let innerClass = inner["class_name"]?.string, let innerConfig = inner["config"]?.object
       else { throw bad("config \"layer\" must be {\"class_name\", \"config\"}") }

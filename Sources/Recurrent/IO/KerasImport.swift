@@ -14,6 +14,8 @@ import Foundation
 ///     recurrent_kernel [H, G*H]  -> weight_hh [G*H, H]    the same
 ///     bias [G*H] (SimpleRNN, LSTM) -> bias_ih; bias_hh = 0  (LSTM i|f|c|o is our i|f|g|o)
 ///     bias [2, 3H] (GRU)         -> bias_ih = row 0, bias_hh = row 1, blocks z|r|h -> r|z|n
+///     bias [3H] (GRU reset_after=False) -> bias_ih, blocks z|r|h -> r|z|n; bias_hh = 0
+///                                   (loads into GRU(units:, resetAfter: false) only)
 ///     Dense kernel [in, out]     -> weight [out, in];  Embedding embeddings -> weight
 ///     Conv1D kernel [k, in, out] -> weight [out, in, k];  LayerNormalization gamma, beta -> weight, bias
 enum KerasImport {
@@ -134,10 +136,15 @@ enum KerasImport {
               + "(Recurrent's \(className) uses tanh and sigmoid)")
         }
       }
-      if className == "GRU", config["reset_after"]?.bool == false {
-        throw bad(
-          "\(label) has reset_after=False; Recurrent's GRU is the reset-after form (Keras reset_after=True, PyTorch, cuDNN) "
-            + "and cannot load it")
+    }
+    // The GRU form: the recorded reset_after (Keras 3 defaults to True), else the bias shape
+    // ([3H] reset-before, [2, 3H] reset-after), else unknown (use_bias=False without metadata).
+    var gruResetAfter: Bool?
+    if gates == 3 {
+      if let config = cellInfo?.config {
+        gruResetAfter = config["reset_after"]?.bool ?? true
+      } else if let bias = tensor(firstDirection, "bias"), let shape = file[bias]?.shape {
+        gruResetAfter = shape.count != 1
       }
     }
     var level = [String: ImportedModule.Source]()
@@ -152,12 +159,13 @@ enum KerasImport {
       }
       let bias = tensor(direction, "bias")
       let biasShape = bias.flatMap { file[$0]?.shape }
-      if gates == 3 {
-        if let biasShape, biasShape.count == 1 {
-          throw bad(
-            "\(label): bias '\(bias!)' has shape \(biasShape), the form of GRU(reset_after=False); "
-              + "Recurrent's GRU is the reset-after form (bias [2, 3H]) and cannot load it")
-        }
+      if gates == 3, gruResetAfter == false {
+        // reset_after=False keeps one bias [3H]: it is bias_ih, and bias_hh is zero.
+        level["bias_ih" + suffix] = .init(
+          tensor: bias ?? "\(path)bias", fileShape: biasShape, zeroWhenAbsent: bias == nil,
+          convert: { v, _ in WeightImport.permuteBlocks(v, blocks: blocks) })
+        level["bias_hh" + suffix] = .init(tensor: "(Keras keeps one bias; bias_hh is zero)", fileShape: nil, zeroWhenAbsent: true)
+      } else if gates == 3 {
         for (row, ours) in ["bias_ih", "bias_hh"].enumerated() {
           level[ours + suffix] = .init(
             tensor: bias ?? "\(path)bias", fileShape: biasShape, zeroWhenAbsent: bias == nil, expectedFileShape: { [2, $0[0]] },
@@ -185,7 +193,8 @@ enum KerasImport {
           }
         }
         return nil
-      })
+      },
+      gruResetAfter: gruResetAfter)
   }
 
   static func plainModule(
@@ -241,7 +250,8 @@ extension Sequential {
   /// The layer order comes from the file's `keras_layers` metadata; `mapping` (module names such
   /// as `lstm`, `bidirectional`) overrides it, and without either each layer takes the one module
   /// that fits. Keras's single LSTM / SimpleRNN bias becomes `bias_ih` with `bias_hh` zero; a GRU
-  /// must have `reset_after=True`. Every tensor and the recorded activations, directions and
+  /// with `reset_after=False` loads into `GRU(units:, resetAfter: false)` the same way, and one
+  /// with `reset_after=True` (two biases) into a default `GRU`. Every tensor and the recorded activations, directions and
   /// merge modes are checked before any weight changes; problems throw `invalidData` naming
   /// the tensor and the expected shape.
   @discardableResult

@@ -95,7 +95,8 @@ enum PyTorchImport {
           return "\(target.label) runs backwards (goBackwards), which a PyTorch module cannot"
         }
         return nil
-      })
+      },
+      gruResetAfter: hh[0] / hh[1] == 3 ? true : nil)  // nn.GRU is the reset-after form; there is no reset-before one
     return module
   }
 }

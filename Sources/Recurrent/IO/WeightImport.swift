@@ -40,6 +40,9 @@ struct ImportedModule {
   /// A check of the target layer's configuration beyond the weights (activation, merge mode,
   /// direction); returns what differs, or nil.
   var configurationCheck: ((ImportTarget) -> String?)? = nil
+  /// For a GRU: true for the reset-after form (PyTorch, Keras `reset_after=True`), false for
+  /// reset-before (Keras `reset_after=False`), nil when the file cannot say (no metadata, no bias).
+  var gruResetAfter: Bool? = nil
 
   var displayName: String { name.isEmpty ? "(top level)" : "'\(name)'" }
 }
@@ -116,10 +119,14 @@ enum WeightImport {
       if let cell, cell != target.recurrentKind {
         return "\(what) is \(cell); \(target.label) is \(target.recurrentKind!)"
       }
-      // PyTorch's GRU and Keras's reset_after=True are the reset-after form; a reset-before GRU
-      // (if the model has one) would run the same weights through other equations.
-      if target.recurrentKind == "gru", target.recurrentConfig["resetAfter"]?.bool == false {
-        return "\(what) is a reset-after GRU (PyTorch, Keras reset_after=True); \(target.label) is reset-before (resetAfter: false)"
+      // The two GRU forms run the same weights through different equations: they must agree.
+      if target.recurrentKind == "gru", let resetAfter = module.gruResetAfter,
+        resetAfter != (target.recurrentConfig["resetAfter"]?.bool ?? true)
+      {
+        return resetAfter
+          ? "\(what) is a reset-after GRU (PyTorch, Keras reset_after=True); \(target.label) is reset-before (resetAfter: false)"
+          : "\(what) is a reset-before GRU (Keras reset_after=False); \(target.label) is reset-after: "
+            + "build it with GRU(units:, resetAfter: false)"
       }
       if target.recurrentConfig["trainableInitialState"]?.bool == true {
         return "\(target.label) has a trainable initial state, which \(what) does not have"
