@@ -62,7 +62,7 @@ let package = Package(
     ),
     .testTarget(
       name: "rnnTests",
-      dependencies: ["rnn", "Recurrent"]
+      dependencies: ["rnn", "Recurrent", "RecurrentONNX"]
     ),
   ]
 )

@@ -11,6 +11,7 @@ import SwiftProtobuf
 /// The graph has one input, `input`: float32 [batch, steps, features] (or int64 token ids
 /// [batch, steps] when the model starts with an Embedding), with symbolic `batch` and `steps`,
 /// and one output, `output`: float32, the model's inference output (dropout is the identity).
+/// With `lengthsInput` a second input, `lengths` (int64 [batch]), gives each row's real length.
 ///
 /// Mapping (docs/onnx-export.md has the details):
 /// - `rnn` / `rnn_relu` / `lstm` / `gru` -> ONNX `RNN` (Tanh / Relu), `LSTM`, `GRU`
@@ -28,8 +29,9 @@ import SwiftProtobuf
 ///   `Unsqueeze` + `Expand`; `dropout` -> nothing; `time_distributed` of a layer that acts on
 ///   the last axis (dense, layer_normalization, dropout) -> that layer.
 ///
-/// Not exported (an `invalidArgument` error names the layer): `Embedding(maskIndex:)` (the
-/// exported graph has no masks: every row is taken at full length), time_distributed of other
+/// Not exported (an `invalidArgument` error names the layer): `Embedding(maskIndex:)` (ONNX's
+/// recurrent operators only skip trailing padding, while a mask index may sit anywhere; use
+/// `lengthsInput` for right-padded batches instead), time_distributed of other
 /// layers, and layers that are not built in. A `stateful` layer exports with a zero initial
 /// state (its carried state is run-time state, not part of the model).
 public struct ONNXExporter {
@@ -43,6 +45,13 @@ public struct ONNXExporter {
   public var producerVersion = "0.1.0"
   /// `ModelProto.doc_string` (empty: none).
   public var docString = ""
+  /// Adds a second graph input, `lengths`: int64 [batch], each row's real number of steps
+  /// (1...steps) for right-padded batches, as `predict(_:lengths:)` and `rnn forward --lengths`
+  /// take it. Recurrent layers get it as `sequence_lens` (padded steps output zeros, the final
+  /// state is the last real step's) and global pooling reduces over the real steps only, until a
+  /// layer clears the mask as ours do (a recurrent layer without `returnSequences`, Conv1D,
+  /// pooling, Flatten, RepeatVector).
+  public var lengthsInput = false
 
   public init() {}
 
@@ -61,8 +70,12 @@ public struct ONNXExporter {
     var inputDims: [ONNXDimension] = [.named("batch")]
     for (k, d) in inputShape.enumerated() { inputDims.append(k == 0 && inputShape.count >= 2 || tokenInput ? .named("steps") : .fixed(d)) }
     graph.input = [.tensor(inputName, tokenInput ? .int64 : .float, dims: inputDims)]
+    if lengthsInput {
+      b.reserve("lengths")
+      graph.input.append(.tensor("lengths", .int64, dims: [.named("batch")]))
+    }
 
-    var context = ONNXLayerContext(store: model.store)
+    var context = ONNXLayerContext(store: model.store, lengths: lengthsInput ? "lengths" : nil)
     var x = inputName
     var shape = inputShape
     for (i, spec) in architecture.layers.enumerated() {

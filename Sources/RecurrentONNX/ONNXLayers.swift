@@ -8,8 +8,16 @@ struct ONNXLayerContext<S: TensorScalar> {
   let store: ParameterStore<S>
   /// False once a layer changes the time axis (convolution, pooling, RepeatVector).
   var timeAxisIsInputSteps = true
+  /// The graph input `lengths` (int64 [B]) while the layers still see a mask, as
+  /// `LayerContext.mask` does in `predict(_:lengths:)`; nil once a layer clears the mask.
+  var lengths: String?
+  /// `lengths` as int32 (ONNX's sequence_lens type), made once.
+  var sequenceLengths: String?
 
-  init(store: ParameterStore<S>) { self.store = store }
+  init(store: ParameterStore<S>, lengths: String? = nil) {
+    self.store = store
+    self.lengths = lengths
+  }
 
   /// A parameter's values as Float and its shape; `label` names the layer in errors.
   func weight(_ name: String, label: String) throws -> (values: [Float], shape: [Int]) {
@@ -64,8 +72,8 @@ struct ONNXLayerContext<S: TensorScalar> {
     case "embedding":
       if let m = c["maskIndex"], !m.isNull {
         throw unsupported(
-          "maskIndex \(m) masks steps, and the exported graph has no masks (every row runs at full length); "
-            + "save the model with maskIndex: nil to export it")
+          "maskIndex \(m) masks the steps holding that id wherever they are, and ONNX's recurrent operators can only "
+            + "skip trailing padding; save the model with maskIndex: nil and export with lengths (--lengths) instead")
       }
       let (w, ws) = try weight("\(scope).weight", label: label)  // [vocabulary, dimension]
       let y = b.op("Gather", [b.floats("\(scope).weight", w, shape: ws), x], scope: scope, [.int("axis", 0)])
@@ -78,6 +86,7 @@ struct ONNXLayerContext<S: TensorScalar> {
       let pool = int("poolSize", 2), stride = int("strides", pool)
       let padding = Padding1D(rawValue: c["padding"]?.string ?? "valid") ?? .valid
       timeAxisIsInputSteps = false
+      lengths = nil  // the time axis changes: pooling does not carry masks
       let t = b.op("Transpose", [x], scope: scope, [.ints("perm", [0, 2, 1])])  // [B, C, T]
       let p = b.op(
         "MaxPool", [t], scope: scope,
@@ -88,10 +97,11 @@ struct ONNXLayerContext<S: TensorScalar> {
       let y = b.op("Transpose", [p], scope: scope, [.ints("perm", [0, 2, 1])])
       let out = padding.geometry(length: shape[0], window: pool, stride: stride).outputLength
       return (y, [out, shape[1]])
-    case "global_average_pooling1d":
-      return (b.op("ReduceMean", [x], scope: scope, [.ints("axes", [1]), .int("keepdims", 0)]), [shape[1]])
-    case "global_max_pooling1d":
-      return (b.op("ReduceMax", [x], scope: scope, [.ints("axes", [1]), .int("keepdims", 0)]), [shape[1]])
+    case "global_average_pooling1d", "global_max_pooling1d":
+      defer { lengths = nil }
+      let average = spec.kind == "global_average_pooling1d"
+      if let lengths { return (maskedPooling(x, average: average, lengths: lengths, scope: scope, into: &b), [shape[1]]) }
+      return (b.op(average ? "ReduceMean" : "ReduceMax", [x], scope: scope, [.ints("axes", [1]), .int("keepdims", 0)]), [shape[1]])
     case "layer_normalization":
       let (g, gs) = try weight("\(scope).weight", label: label)
       let (beta, _) = try weight("\(scope).bias", label: label)
@@ -102,10 +112,12 @@ struct ONNXLayerContext<S: TensorScalar> {
         scope: scope, [.int("axis", -1), .float("epsilon", eps)])
       return (y, shape)
     case "flatten":
+      lengths = nil
       return (b.op("Flatten", [x], scope: scope, [.int("axis", 1)]), [shape.reduce(1, *)])
     case "repeat_vector":
       let n = int("count", 1)
       timeAxisIsInputSteps = false
+      lengths = nil  // a new time axis: every step is real
       let u = b.op("Unsqueeze", [x, b.int64s("\(scope).axes", [1])], scope: scope)  // [B, 1, F]
       let y = b.op("Expand", [u, b.int64s("\(scope).shape", [1, Int64(n), 1])], scope: scope)  // [B, n, F]
       return (y, [n] + shape)
@@ -119,8 +131,8 @@ struct ONNXLayerContext<S: TensorScalar> {
           "time_distributed(\(innerSpec.kind)) is not supported (only dense, layer_normalization and dropout, "
             + "which act on each step already)")
       }
-      let (y, out) = try emit(innerSpec, input: x, shape: Array(shape.dropFirst()), scope: scope, label: label, into: &b)
-      return (y, [shape[0]] + out)
+      // They see [B, T, ...] as is (a per-step Gemm would need [B*T, F]).
+      return try emit(innerSpec, input: x, shape: shape, scope: scope, label: label, into: &b)
     default:
       throw unsupported(
         "layer kind \"\(spec.kind)\" has no ONNX mapping (supported: rnn, rnn_relu, lstm, gru, bidirectional, dense, "
@@ -139,6 +151,7 @@ struct ONNXLayerContext<S: TensorScalar> {
     let padding = Padding1D(rawValue: c["padding"]?.string ?? "valid") ?? .valid
     let (w, ws) = try weight("\(scope).weight", label: label)
     timeAxisIsInputSteps = false
+    lengths = nil  // Conv1D does not carry masks
     var t = b.op("Transpose", [x], scope: scope, [.ints("perm", [0, 2, 1])])
     let window = (k - 1) * dilation + 1
     if padding == .causal {
@@ -161,5 +174,32 @@ struct ONNXLayerContext<S: TensorScalar> {
     y = b.activation(f, y, scope: scope)
     let out = padding.geometry(length: shape[0], window: window, stride: stride).outputLength
     return (y, [out, ws[0]])
+  }
+
+  /// Global pooling over each row's first `lengths[b]` steps only (rows need at least one):
+  ///
+  ///     m[b, t] = t < lengths[b]                                   [B, T] float
+  ///     average: y = Σ_t m x / max(Σ_t m, 1)     max: y = max_t (m ? x : -inf)
+  mutating func maskedPooling(
+    _ x: String, average: Bool, lengths: String, scope: String, into b: inout ONNXGraphBuilder
+  ) -> String {
+    let steps = b.op("Shape", [x], scope: scope, [.int("start", 1), .int("end", 2)])  // [1] = T
+    let t = b.op("Squeeze", [steps, b.int64s("\(scope).axes0", [0])], scope: scope)  // scalar T
+    let zero = b.int64s("\(scope).zero", [0], shape: [])
+    let one = b.int64s("\(scope).one", [1], shape: [])
+    let range = b.op("Range", [zero, t, one], scope: scope)  // [T]
+    let column = b.op("Unsqueeze", [lengths, b.int64s("\(scope).axes1", [1])], scope: scope)  // [B, 1]
+    let valid = b.op("Less", [range, column], scope: scope)  // [B, T] bool
+    let valid3 = b.op("Unsqueeze", [valid, b.int64s("\(scope).axes2", [2])], scope: scope)  // [B, T, 1]
+    if average {
+      let m = b.op("Cast", [valid3], scope: scope, [.int("to", Int64(Onnx_TensorProto.DataType.float.rawValue))])
+      let sum = b.op("ReduceSum", [b.op("Mul", [x, m], scope: scope), b.int64s("\(scope).axes", [1])], scope: scope, [.int("keepdims", 0)])
+      let count = b.op("ReduceSum", [m, b.int64s("\(scope).axes", [1])], scope: scope, [.int("keepdims", 0)])  // [B, 1]
+      let safe = b.op("Max", [count, b.floats("\(scope).one_f", [1], shape: [])], scope: scope)
+      return b.op("Div", [sum, safe], scope: scope)
+    }
+    let low = b.floats("\(scope).minus_inf", [-Float.infinity], shape: [])
+    let kept = b.op("Where", [valid3, x, low], scope: scope)
+    return b.op("ReduceMax", [kept], scope: scope, [.ints("axes", [1]), .int("keepdims", 0)])
   }
 }

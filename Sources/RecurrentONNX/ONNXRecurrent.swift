@@ -29,13 +29,14 @@ struct ONNXRecurrentSpec {
   /// LSTM ours i|f|g|o -> ONNX i|o|f|c; GRU ours r|z|n -> ONNX z|r|h; SimpleRNN one block.
   var gateOrder: [Int] { kind == "lstm" ? [0, 3, 1, 2] : kind == "gru" ? [1, 0, 2] : [0] }
 
-  /// The operator's own attributes (hidden_size and the cell's variant).
-  var attributes: [Onnx_AttributeProto] {
+  /// The operator's own attributes (hidden_size and the cell's variant) for `directions` (1, 2)
+  /// directions; activations are listed once per direction.
+  func attributes(directions: Int) -> [Onnx_AttributeProto] {
     var a: [Onnx_AttributeProto] = [.int("hidden_size", Int64(units))]
     switch kind {
     case "gru": a.append(.int("linear_before_reset", 1))  // n = tanh(W_in x + b_in + r * (W_hn h + b_hn))
-    case "rnn": a.append(.strings("activations", ["Tanh"]))
-    case "rnn_relu": a.append(.strings("activations", ["Relu"]))
+    case "rnn": a.append(.strings("activations", Array(repeating: "Tanh", count: directions)))
+    case "rnn_relu": a.append(.strings("activations", Array(repeating: "Relu", count: directions)))
     default: break
     }
     return a
@@ -84,7 +85,7 @@ extension ONNXLayerContext {
     let xt = b.op("Transpose", [x], scope: scope, [.ints("perm", [1, 0, 2])])  // [T, B, I]
     var inputs = [
       xt, b.floats("\(scope).W", W, shape: [D, G * H, I]), b.floats("\(scope).R", R, shape: [D, G * H, H]),
-      b.floats("\(scope).B", B, shape: [D, 2 * G * H]), "",  // no sequence_lens: every row at full length
+      b.floats("\(scope).B", B, shape: [D, 2 * G * H]), sequenceLengthsInput(into: &b),
     ]
     if r.trainableInitialState {
       // initial_h [D, B, H]: the [D, 1, H] parameter expanded over the batch.
@@ -96,11 +97,12 @@ extension ONNXLayerContext {
         inputs.append(b.op("Expand", [b.floats("\(scope).c0", c0, shape: [D, 1, H]), target], scope: scope))
       }
     }
-    var attributes = r.attributes
+    var attributes = r.attributes(directions: D)
     attributes.append(.string("direction", bidirectional ? "bidirectional" : r.goBackwards ? "reverse" : "forward"))
     let outs = b.node(r.op, inputs, scope: scope, attributes: attributes, outputs: 2)
     let (y, yh) = (outs[0], outs[1])  // Y [T, D, B, H], Y_h [D, B, H]
     let T = shape[0]
+    if !r.returnSequences { lengths = nil }  // the time axis is gone (as our layer clears the mask)
 
     guard let merge else {
       if !r.returnSequences {
@@ -139,6 +141,15 @@ extension ONNXLayerContext {
     var t = b.op("Transpose", [y], scope: scope, [.ints("perm", [2, 0, 1, 3])])  // [B, T, D, H]
     if swapped { t = b.reversed(t, axes: [1, 2], scope: scope) }
     return (b.op("Reshape", [t, b.int64s("\(scope).shape", [0, 0, -1])], scope: scope), [T, 2 * H])
+  }
+
+  /// `sequence_lens` (int32 [B]) while a mask is active, else "" (every row at full length).
+  mutating func sequenceLengthsInput(into b: inout ONNXGraphBuilder) -> String {
+    guard let lengths else { return "" }
+    if let sequenceLengths { return sequenceLengths }
+    let cast = b.op("Cast", [lengths], scope: "lengths", [.int("to", Int64(Onnx_TensorProto.DataType.int32.rawValue))])
+    sequenceLengths = cast
+    return cast
   }
 
   /// ReduceSum takes its axes as an input in opset 13+, the others as an attribute until opset 18.

@@ -8,7 +8,7 @@ struct RNNCommand: ParsableCommand {
     commandName: "rnn",
     abstract: "Recurrent neural networks (SimpleRNN, LSTM, GRU): check, train and inspect them.",
     version: "0.1.0",
-    subcommands: [Gradcheck.self, Info.self, Bench.self, Demo.self, Train.self, Forward.self, Features.self, Inspect.self],
+    subcommands: [Gradcheck.self, Info.self, Bench.self, Demo.self, Train.self, Forward.self, Features.self, Inspect.self, Export.self],
     defaultSubcommand: nil
   )
 }
