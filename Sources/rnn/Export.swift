@@ -12,22 +12,25 @@ struct Export: ParsableCommand {
   static let configuration = CommandConfiguration(
     abstract: "Export a saved model as a standard ONNX model (opset 17) for onnxruntime and other ONNX tools.",
     discussion: """
-      The ONNX graph has one input, 'input': float32 [batch, steps, features] (int64 token ids
-      [batch, steps] when the model starts with an Embedding), and one output, 'output': float32,
-      the model's inference output, as `rnn forward` computes it. With --lengths the graph also
-      takes 'lengths': int64 [batch], each row's real length for right-padded batches.
-      SimpleRNN, LSTM and GRU become the ONNX RNN, LSTM and GRU operators (gates reordered to
-      ONNX's i|o|f|c and z|r|h, GRU with linear_before_reset=1); Dense, Embedding, Conv1D,
-      pooling, LayerNormalization, Flatten, RepeatVector and Softmax map to standard operators.
-      Exit codes: 64 bad usage, 65 bad checkpoint or a layer ONNX cannot express, 74 file not
-      readable/writable.
+      The ONNX graph has one input, 'input': float32 [batch, steps, features]
+      (int64 token ids [batch, steps] when the model starts with an Embedding),
+      and one output, 'output': float32, the model's inference output, as
+      `rnn forward` computes it. With --lengths the graph also takes 'lengths':
+      int64 [batch], each row's real length for right-padded batches.
+      SimpleRNN, LSTM and GRU become the ONNX RNN, LSTM and GRU operators
+      (gates reordered to ONNX's i|o|f|c and z|r|h, GRU with
+      linear_before_reset=1); Dense, Embedding, Conv1D, pooling,
+      LayerNormalization, Flatten, RepeatVector and Softmax map to standard
+      operators. See docs/onnx-export.md.
+      Exit codes: 64 bad usage, 65 bad checkpoint or a layer ONNX cannot
+      express, 74 file not readable/writable.
 
       Example:
         rnn export --onnx model.onnx --model model.safetensors
         rnn export --onnx padded.onnx --model model.safetensors --lengths
         python -c "import onnxruntime as ort, numpy as np; \\
           s = ort.InferenceSession('model.onnx'); \\
-          print(s.run(None, {'input': np.load('x.npy').astype(np.float32)})[0])"
+          print(s.run(None, {'input': np.load('x.npy')})[0])"
       """)
 
   @Option(name: .long, help: "Where to write the ONNX model (.onnx).")
