@@ -42,6 +42,14 @@ import Testing
     #expect(written == (try ONNXExporter().serializedModel(Sequential<Float>.load(from: m))))
     let proto = try Onnx_ModelProto(serializedBytes: written)
     #expect(proto.graph.node.map(\.opType).filter { ["GRU", "LSTM", "Gemm", "Softmax"].contains($0) } == ["GRU", "LSTM", "Gemm", "Softmax"])
+    #expect(proto.graph.input.map(\.name) == ["input"])
+    // --lengths: a second input that reaches both recurrent operators as sequence_lens.
+    let padded = dir.appendingPathComponent("padded.onnx").path
+    #expect(run(["--onnx", padded, "--model", m, "--lengths"]) == 0)
+    let withLengths = try Onnx_ModelProto(serializedBytes: try AtomicFile.read(URL(fileURLWithPath: padded)))
+    #expect(withLengths.graph.input.map(\.name) == ["input", "lengths"])
+    let recurrent = withLengths.graph.node.filter { $0.opType == "GRU" || $0.opType == "LSTM" }
+    #expect(recurrent.count == 2 && recurrent.allSatisfy { $0.input.count >= 5 && !$0.input[4].isEmpty })
 
     // I/O: a missing checkpoint, an unwritable destination.
     #expect(run(["--onnx", onnx, "--model", dir.appendingPathComponent("nope.safetensors").path]) == 74)
