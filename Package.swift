@@ -6,10 +6,12 @@ let package = Package(
   products: [
     // MARK: - Public API
     .library(name: "Recurrent", targets: ["Recurrent"]),
+    .library(name: "RecurrentONNX", targets: ["RecurrentONNX"]),
     .executable(name: "rnn", targets: ["rnn"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
   ],
   targets: [
     // MARK: - Public API
@@ -17,10 +19,18 @@ let package = Package(
       name: "Recurrent",
       dependencies: ["CRecurrentKernels"]
     ),
+    // ONNX export in its own target, so `import Recurrent` does not pull in SwiftProtobuf.
+    // Sources/RecurrentONNX/Generated/onnx.pb.swift is generated from Scripts/onnx/onnx.proto
+    // by Scripts/generate-onnx-swift.sh and committed (no build plugin).
+    .target(
+      name: "RecurrentONNX",
+      dependencies: ["Recurrent", .product(name: "SwiftProtobuf", package: "swift-protobuf")]
+    ),
     .executableTarget(
       name: "rnn",
       dependencies: [
         "Recurrent",
+        "RecurrentONNX",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]
     ),
@@ -53,8 +63,13 @@ let package = Package(
       resources: [.copy("Fixtures")]
     ),
     .testTarget(
+      name: "RecurrentONNXTests",
+      dependencies: ["RecurrentONNX", "Recurrent"],
+      resources: [.copy("Fixtures")]
+    ),
+    .testTarget(
       name: "rnnTests",
-      dependencies: ["rnn", "Recurrent"]
+      dependencies: ["rnn", "Recurrent", "RecurrentONNX"]
     ),
   ]
 )

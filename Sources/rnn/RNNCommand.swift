@@ -10,7 +10,7 @@ struct RNNCommand: ParsableCommand {
     version: "0.1.0",
     subcommands: [
       Gradcheck.self, Info.self, Bench.self, Demo.self, Train.self, Sample.self, Predict.self, Evaluate.self,
-      Forward.self, Features.self, Inspect.self, Import.self,
+      Forward.self, Features.self, Inspect.self, Import.self, Export.self,
     ],
     defaultSubcommand: nil
   )
