@@ -149,13 +149,10 @@ extension Sequential: RecurrentMeasurableModel {
     store.params.withUnsafeBufferPointer { w in
       store.grads.withUnsafeBufferPointer { g in
         store.parameters.map { p in
-          var sw = 0.0, sg = 0.0
-          for i in p.range {
-            let a = Double(w[i]), b = Double(g[i])
-            sw += a * a
-            sg += b * b
+          func norm(_ base: UnsafePointer<Scalar>) -> Double {
+            concretely(base + p.offset, { euclideanNorm($0, count: p.count) }, { euclideanNorm($0, count: p.count) })
           }
-          return ParameterNorm(name: p.name, weight: sw.squareRoot(), gradient: sg.squareRoot())
+          return ParameterNorm(name: p.name, weight: norm(w.baseAddress!), gradient: norm(g.baseAddress!))
         }
       }
     }

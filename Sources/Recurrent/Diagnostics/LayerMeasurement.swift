@@ -20,53 +20,125 @@ extension RecurrentLayer {
     let tape = defaultTape
     let B = tape.batch, T = tape.steps, H = hiddenSize, G = Cell.gateCount * H
     let mask: UnsafePointer<Scalar>? = tape.stepIsPartial != nil ? UnsafePointer(tape.mask.pointer) : nil
+    let gatePointer = UnsafePointer(tape.gates.pointer)
 
     // Gates: [T*B, G*H] time-major, gate k at columns k*H ..< (k+1)*H.
     var gates = [GateStatistics]()
     for (k, gate) in Cell.gateNames.enumerated() {
-      let lowLimit = Scalar(Cell.isTanhGate(gate) ? -0.95 : 0.05), highLimit = Scalar(0.95)
-      var sum = 0.0, low = 0, high = 0, n = 0
-      let base = UnsafePointer(tape.gates.pointer)
-      for r in 0..<(T * B) {
-        if let mask, mask[r] == 0 { continue }
-        let row = base + r * G + k * H
-        var rowSum = Scalar(0)
-        for j in 0..<H {
-          let v = row[j]
-          rowSum += v
-          low &+= v < lowLimit ? 1 : 0
-          high &+= v > highLimit ? 1 : 0
-        }
-        sum += Double(rowSum)
-        n += H
-      }
+      let lowLimit = Cell.isTanhGate(gate) ? -0.95 : 0.05
+      let s = concretely(
+        gatePointer,
+        { gateSummary($0, mask: mask.map(asFloat), rows: T * B, stride: G, offset: k * H, width: H, low: Float(lowLimit), high: 0.95) },
+        { gateSummary($0, mask: mask.map(asDouble), rows: T * B, stride: G, offset: k * H, width: H, low: lowLimit, high: 0.95) })
+      let n = Double(s.count)
       gates.append(
         GateStatistics(
-          gate: gate, mean: n > 0 ? sum / Double(n) : .nan, saturatedLow: n > 0 ? Double(low) / Double(n) : .nan,
-          saturatedHigh: n > 0 ? Double(high) / Double(n) : .nan, isTanh: Cell.isTanhGate(gate)))
+          gate: gate, mean: n > 0 ? s.sum / n : .nan, saturatedLow: n > 0 ? Double(s.low) / n : .nan,
+          saturatedHigh: n > 0 ? Double(s.high) / n : .nan, isTanh: Cell.isTanhGate(gate)))
     }
 
-    func range(_ p: UnsafePointer<Scalar>, count: Int) -> ClosedRange<Double> {
-      guard count > 0 else { return 0...0 }
-      var lo = p[0], hi = p[0]
-      for i in 0..<count {
-        lo = Swift.min(lo, p[i])
-        hi = Swift.max(hi, p[i])
-      }
-      return Double(lo)...Double(hi)
-    }
     // h and c: [(T+1)*B, H], slot 0 the initial state.
-    let hiddenRange = range(UnsafePointer(tape.h.pointer + B * H), count: T * B * H)
-    let cellRange = Cell.hasCellState ? range(UnsafePointer(tape.c.pointer + B * H), count: T * B * H) : nil
+    func range(_ p: UnsafePointer<Scalar>) -> ClosedRange<Double> {
+      concretely(p, { valueRange($0, count: T * B * H) }, { valueRange($0, count: T * B * H) })
+    }
+    let hiddenRange = range(UnsafePointer(tape.h.pointer + B * H))
+    let cellRange = Cell.hasCellState ? range(UnsafePointer(tape.c.pointer + B * H)) : nil
 
     let spectral = store.params.withUnsafeBufferPointer { p in
-      warmStartedSpectralNorm(
-        p.baseAddress! + weightHH.offset, rows: G, cols: H, vector: &singularVector, maxIterations: powerIterations)
+      concretely(
+        p.baseAddress! + weightHH.offset,
+        { warmStartedSpectralNorm($0, rows: G, cols: H, vector: &singularVector, maxIterations: powerIterations) },
+        { warmStartedSpectralNorm($0, rows: G, cols: H, vector: &singularVector, maxIterations: powerIterations) })
     }
     return RecurrentLayerDiagnosis(
       name: name, gradientNorms: hiddenGradientNorms(), spectralNorm: spectral, gates: gates,
       hiddenRange: hiddenRange, cellRange: cellRange)
   }
+}
+
+// MARK: - Kernels
+//
+// Written once, generic over the element type, and always called with a concrete one through
+// `concretely`, so the optimizer specialises them: the recorder reaches them through protocol
+// existentials, where unspecialised generic code would pay a witness call per element.
+
+/// `body` called with `p` as the concrete Float or Double pointer it is.
+@inline(__always)
+func concretely<S: TensorScalar, R>(
+  _ p: UnsafePointer<S>, _ float: (UnsafePointer<Float>) -> R, _ double: (UnsafePointer<Double>) -> R
+) -> R {
+  if S.self == Float.self { return float(UnsafeRawPointer(p).assumingMemoryBound(to: Float.self)) }
+  precondition(S.self == Double.self, "Recurrent computes in Float or Double only")
+  return double(UnsafeRawPointer(p).assumingMemoryBound(to: Double.self))
+}
+
+@inline(__always) func asFloat<S: TensorScalar>(_ p: UnsafePointer<S>) -> UnsafePointer<Float> {
+  UnsafeRawPointer(p).assumingMemoryBound(to: Float.self)
+}
+@inline(__always) func asDouble<S: TensorScalar>(_ p: UnsafePointer<S>) -> UnsafePointer<Double> {
+  UnsafeRawPointer(p).assumingMemoryBound(to: Double.self)
+}
+
+/// Sum, count below `low`, count above `high` and count of columns offset..<offset+width of
+/// `rows` rows (row r at r * stride), skipping rows whose `mask` entry is 0.
+func gateSummary<S: BinaryFloatingPoint>(
+  _ p: UnsafePointer<S>, mask: UnsafePointer<S>?, rows: Int, stride: Int, offset: Int, width: Int, low: S, high: S
+) -> (sum: Double, low: Int, high: Int, count: Int) {
+  var sum = 0.0, lowCount = 0, highCount = 0, n = 0
+  for r in 0..<rows {
+    if let mask, mask[r] == 0 { continue }
+    let row = p + r * stride + offset
+    var rowSum: S = 0
+    var l = 0, h = 0
+    for j in 0..<width {
+      let v = row[j]
+      rowSum += v
+      l &+= v < low ? 1 : 0
+      h &+= v > high ? 1 : 0
+    }
+    sum += Double(rowSum)
+    lowCount += l
+    highCount += h
+    n += width
+  }
+  return (sum, lowCount, highCount, n)
+}
+
+/// min...max of `count` values (0...0 when empty).
+func valueRange<S: BinaryFloatingPoint>(_ p: UnsafePointer<S>, count: Int) -> ClosedRange<Double> {
+  guard count > 0 else { return 0...0 }
+  var lo = p[0], hi = p[0]
+  for i in 0..<count {
+    lo = Swift.min(lo, p[i])
+    hi = Swift.max(hi, p[i])
+  }
+  return Double(lo)...Double(hi)
+}
+
+/// Mean over `rows` rows of width `width` of each row's L2 norm.
+func meanRowNorm<S: BinaryFloatingPoint>(_ p: UnsafePointer<S>, rows: Int, width: Int) -> Double {
+  guard rows > 0 else { return 0 }
+  var total = 0.0
+  for b in 0..<rows {
+    let row = p + b * width
+    var s = 0.0  // in Double: a vanished gradient (1e-30) squared underflows Float
+    for j in 0..<width {
+      let v = Double(row[j])
+      s += v * v
+    }
+    total += s.squareRoot()
+  }
+  return total / Double(rows)
+}
+
+/// sqrt(sum of squares) of `count` values, accumulated in Double.
+func euclideanNorm<S: BinaryFloatingPoint>(_ p: UnsafePointer<S>, count: Int) -> Double {
+  var s = 0.0
+  for i in 0..<count {
+    let v = Double(p[i])
+    s += v * v
+  }
+  return s.squareRoot()
 }
 
 /// σ_max of a [rows, cols] row-major matrix by power iteration on AᵀA, starting from `vector`
