@@ -42,8 +42,8 @@ extension Demo {
       + "step t: mean ||dy/dh<sub>t</sub>|| over \(samples) validation sequences, log scale; solid after training, dashed "
       + "at the initial weights. Credit for the first marked value (somewhere in the first half) can only arrive through "
       + "this gradient: where the line has fallen by many orders of magnitude, nothing is learned.</p>\n"
-    verdict += chart.render() + "\n<pre>\(escapeXML(verdictTable(results, steps: T)))</pre>\n"
-    verdict += "<pre>\(escapeXML(explanation(results, steps: T).joined(separator: "\n")))</pre>\n"
+    verdict += chart.render() + "\n<pre class=\"wide\">\(escapeXML(verdictTable(results, steps: T)))</pre>\n"
+    verdict += "<pre class=\"wide\">\(escapeXML(explanation(results, steps: T).joined(separator: "\n")))</pre>\n"
     report.sections.append(("Gradient flow through time", verdict))
 
     var curves = [SVGLineChart.Series]()

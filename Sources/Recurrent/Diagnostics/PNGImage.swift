@@ -152,9 +152,7 @@ extension SVGLineChart {
     func py(_ y: Double) -> Int { top + Int((Double(plotH) * (1 - (y - yMin) / (yMax - yMin))).rounded()) }
     let grey: (UInt8, UInt8, UInt8) = (230, 230, 230), dark: (UInt8, UInt8, UInt8) = (60, 60, 60)
     img.text(title, x: left, y: 10, scale: 2)
-    let yTicks = logScale ? Int(yMax - yMin) : 4
-    for k in 0...max(1, yTicks) {
-      let y = yMin + (yMax - yMin) * Double(k) / Double(max(1, yTicks))
+    for y in yTickValues(&yMin, &yMax) {
       img.line(left, py(y), left + plotW, py(y), grey)
       let label = logScale ? "1E\(Int(y.rounded()))" : shortNumber(y)
       img.text(label, x: left - 6 - PNGImage.textWidth(label), y: py(y) - 5)

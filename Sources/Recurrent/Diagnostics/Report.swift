@@ -102,6 +102,7 @@ func htmlPage(title: String, body: String) -> String {
   table { border-collapse: collapse; margin: 1em 0; } td, th { border: 1px solid #ccc; padding: 3px 8px; font-size: 13px; }
   pre { white-space: pre-wrap; font-size: 13px; line-height: 1.5; } .unit { margin: 1em 0; }
   svg { max-width: 100%; height: auto; } .note { color: #555; font-size: 13px; }
+  pre.wide { white-space: pre; overflow-x: auto; font-size: 12px; }
   </style></head>
   <body>
   \(body)</body></html>

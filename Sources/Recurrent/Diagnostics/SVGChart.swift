@@ -72,6 +72,16 @@ public struct SVGLineChart: Sendable {
     return (lo, hi, ticks)
   }
 
+  /// The y ticks (in plotted units). On a log scale one per decade, or per 2, 3, ... decades so
+  /// that at most 9 are labelled; the range is widened to whole steps.
+  func yTickValues(_ yMin: inout Double, _ yMax: inout Double) -> [Double] {
+    guard logScale else { return (0...4).map { yMin + (yMax - yMin) * Double($0) / 4 } }
+    let step = max(1, ((yMax - yMin) / 8).rounded(.up))
+    yMin = (yMin / step).rounded(.down) * step
+    yMax = max(yMin + step, (yMax / step).rounded(.up) * step)
+    return Array(stride(from: yMin, through: yMax + 1e-9, by: step))
+  }
+
   /// The chart as an `<svg>` element.
   public func render() -> String {
     let left = 70.0, right = 150.0, top = 30.0, bottom = 45.0
@@ -92,9 +102,7 @@ public struct SVGLineChart: Sendable {
     // Axes and ticks.
     out += "<line x1=\"\(left)\" y1=\"\(top)\" x2=\"\(left)\" y2=\"\(top + plotH)\" stroke=\"#444\"/>\n"
     out += "<line x1=\"\(left)\" y1=\"\(top + plotH)\" x2=\"\(left + plotW)\" y2=\"\(top + plotH)\" stroke=\"#444\"/>\n"
-    let yTicks = logScale ? Int(yMax - yMin) : 4
-    for k in 0...max(1, yTicks) {
-      let y = yMin + (yMax - yMin) * Double(k) / Double(max(1, yTicks))
+    for y in yTickValues(&yMin, &yMax) {
       let label = logScale ? "1e\(Int(y.rounded()))" : shortNumber(y)
       out += "<line x1=\"\(left - 4)\" y1=\"\(fmt(py(y)))\" x2=\"\(left + plotW)\" y2=\"\(fmt(py(y)))\" stroke=\"#eee\"/>\n"
       out += "<text x=\"\(left - 6)\" y=\"\(fmt(py(y) + 4))\" text-anchor=\"end\">\(label)</text>\n"
