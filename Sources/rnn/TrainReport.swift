@@ -9,6 +9,6 @@ func writeTrainingReport(
   report.sections.append(("Model", "<pre>\(escapeXML(model.summary()))</pre>"))
   let paths = try report.write(toDirectory: directory)
   output.line(
-    "Wrote the diagnostics report (\(recorder.records.count) records, \(fixedDigits(recorder.secondsMeasuring, 2))s spent "
-      + "recording): \(paths.joined(separator: ", "))")
+    "Wrote the diagnostics report (\(recorder.records.count) records, \(fixedDigits(recorder.secondsMeasuring * 1000, 1)) ms "
+      + "spent recording): \(paths.joined(separator: ", "))")
 }
