@@ -135,7 +135,7 @@ struct Inspect: ParsableCommand {
     print(TextTable.render(rows))
     var rep = DiagnosticsReport(title: "rnn inspect: \((model as NSString).lastPathComponent) on \((text as NSString).lastPathComponent)")
     rep.layers = layers
-    rep.sections.append(("Hidden units over the text", heatmap.html()))
+    rep.heatmap = heatmap
     rep.sections.append(("Model", "<pre>\(escapeXML(net.summary()))</pre>"))
     try write(rep)
   }

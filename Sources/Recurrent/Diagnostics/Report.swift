@@ -8,8 +8,8 @@ public struct DiagnosticsReport: Sendable {
   public var history: History?
   /// Extra sections as (heading, HTML) pairs, e.g. a verdict table.
   public var sections: [(String, String)] = []
-  /// Characters and, per character, a value in [-1, 1] for each shown hidden unit.
-  public var heatmap: (text: [Character], units: [(name: String, values: [Double])])?
+  /// Hidden units coloured over the characters of a passage (character models).
+  public var heatmap: HiddenUnitHeatmap?
 
   public init(title: String) { self.title = title }
 
@@ -41,17 +41,7 @@ public struct DiagnosticsReport: Sendable {
                              series: others.map { .init(name: $0, values: history[$0]) }).render() + "\n"
       }
     }
-    if let heatmap {
-      body += "<h2>Hidden units over the text</h2>\n<p>Red: positive activation, blue: negative.</p>\n"
-      for unit in heatmap.units {
-        body += "<div class=\"unit\"><b>\(escapeXML(unit.name))</b><pre>"
-        for (c, v) in zip(heatmap.text, unit.values) {
-          let shown = c == "\n" ? "↵\n" : String(c)
-          body += "<span style=\"background:\(heatColor(v))\">\(escapeXML(shown))</span>"
-        }
-        body += "</pre></div>\n"
-      }
-    }
+    if let heatmap { body += "<h2>Hidden units over the text</h2>\n" + heatmap.html() }
     for (heading, html) in sections { body += "<h2>\(escapeXML(heading))</h2>\n\(html)\n" }
     return htmlPage(title: title, body: body)
   }
@@ -84,12 +74,6 @@ public struct DiagnosticsReport: Sendable {
 
   func percent(_ x: Double) -> String { x.isNaN ? "–" : "\(shortNumber(100 * x, digits: 1))%" }
 
-  /// Diverging colour for v in [-1, 1]: blue (negative) through white to red (positive).
-  func heatColor(_ v: Double) -> String {
-    let x = max(-1, min(1, v.isFinite ? v : 0))
-    let fade = Int((255 * (1 - abs(x))).rounded())
-    return x >= 0 ? "rgb(255,\(fade),\(fade))" : "rgb(\(fade),\(fade),255)"
-  }
 }
 
 /// A complete HTML document around `body`: inline CSS, no scripts, nothing fetched.
