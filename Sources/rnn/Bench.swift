@@ -20,7 +20,7 @@ struct Bench: ParsableCommand {
       Outputs and gradients of the timed Float path are checked against the Double engine
       before timing.
       """,
-    subcommands: [BenchLayers.self, BenchGEMM.self, BenchStream.self],
+    subcommands: [BenchLayers.self, BenchGEMM.self, BenchStream.self, BenchDiagnostics.self],
     defaultSubcommand: BenchLayers.self)
 }
 

@@ -95,6 +95,11 @@ struct Demo: ParsableCommand {
     var stateGradients: [(step: Int, norm: Double)]
     /// The same before training (the initial weights).
     var initialStateGradients: [(step: Int, norm: Double)]
+    /// ||dŷ/dh_t|| for every t = 0 ... T after training, and before (`gradientCurve`).
+    var gradientCurve: [Double] = []
+    var initialGradientCurve: [Double] = []
+    /// Gates, state ranges and σ_max(W_hh) of the trained recurrent layer on the probe sequences.
+    var diagnosis: RecurrentLayerDiagnosis?
     var history: History
     /// The trained model (RNN -> Dense(1)).
     var model: Sequential<Float>
@@ -167,6 +172,7 @@ struct Demo: ParsableCommand {
     output.line("Total time \(formatDuration(seconds)).")
     try writeTextFile("\(directory)/verdict.txt", table + "\n\n" + Self.explanation(results, steps: steps).joined(separator: "\n") + "\n")
     outputs.append("verdict.txt")
+    outputs += try Self.writeReport(results, steps: steps, samples: probe.count, directory: directory)
     return Result(cells: results, table: table, outputDirectory: directory, outputs: outputs, seconds: seconds)
   }
 
@@ -182,6 +188,7 @@ struct Demo: ParsableCommand {
       optimizer: Adam(learningRate: learningRate, globalClipNorm: clipNorm > 0 ? clipNorm : nil), loss: MeanSquaredError())
     output.line("[\(index + 1)/\(cells.count)] \(kind.displayName): \(units) units, \(model.store.count) parameters")
     let initialGradients = Self.stateGradientNorms(rnn, head, probe, steps: Self.probeSteps(steps))
+    let initialCurve = Self.gradientCurve(rnn, head, probe)
     let start = monotonicNow()
     let history = try model.fit(
       train.x, train.y, epochs: epochs, batchSize: batchSize,
@@ -192,7 +199,8 @@ struct Demo: ParsableCommand {
     output.line("    \(kind.displayName): validation MSE \(fixedDigits(mse, 4)) in \(formatDuration(seconds))")
     return CellResult(
       kind: kind, parameters: model.store.count, validationMSE: mse, seconds: seconds, stateGradients: gradients,
-      initialStateGradients: initialGradients, history: history, model: model)
+      initialStateGradients: initialGradients, gradientCurve: Self.gradientCurve(rnn, head, probe),
+      initialGradientCurve: initialCurve, diagnosis: try model.diagnose(probe.x).first, history: history, model: model)
   }
 
   /// The steps k at which ||dL/dh_k|| is measured: 1, about T/10, T/4, T/2, 3T/4 and T.

@@ -14,15 +14,31 @@ struct Inspect: ParsableCommand {
       statistics, the largest singular value of each recurrent matrix and the state ranges.
       Writes DIR/report.html (inline SVG, no network) and DIR/gradient-flow.png.
 
-      Example:
+      With --text FILE instead of --x, the model must be a character model whose checkpoint
+      carries its vocabulary (metadata key "vocabulary"): the probe pass reads the passage, and
+      the report adds a heatmap of hidden units coloured over its characters: the --units you
+      name, or the units that track a property of the text best (inside quotes, position in
+      the line, ...).
+
+      Examples:
         rnn inspect --model model.safetensors --x x.npy --report inspect-out
+        rnn inspect --model char.safetensors --text passage.txt --units 3,17
       """)
 
   @Option(name: .long, help: "Checkpoint (.safetensors) saved by Recurrent.")
   var model: String
 
   @Option(name: .long, help: "Input .npy the model accepts ([batch, steps, features] or token ids [batch, steps]).")
-  var x: String
+  var x: String?
+
+  @Option(name: .long, help: "A passage (UTF-8 text file) for a character model: adds the hidden-unit heatmap.")
+  var text: String?
+
+  @Option(name: .long, help: "Hidden units to show over the text, e.g. 3,17 (default: the most interpretable ones).")
+  var units: String?
+
+  @Option(name: .long, help: "Characters of the passage to read (--text).")
+  var characters: Int = 1000
 
   @Option(name: .long, help: "Optional .npy of integer sequence lengths [batch].")
   var lengths: String?
@@ -35,11 +51,27 @@ struct Inspect: ParsableCommand {
 
   func validate() throws {
     guard batch >= 1 else { throw ValidationError("--batch must be >= 1, got \(batch)") }
+    guard (x == nil) != (text == nil) else { throw ValidationError("give exactly one of --x X.npy or --text FILE") }
+    guard units == nil || text != nil else { throw ValidationError("--units applies to --text only") }
+    _ = try unitList()
+    guard (1...100_000).contains(characters) else { throw ValidationError("--characters must be 1...100000, got \(characters)") }
+  }
+
+  /// --units "3,17" as [3, 17].
+  func unitList() throws -> [Int]? {
+    guard let units else { return nil }
+    let parts = units.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+    let values = parts.compactMap { Int($0) }
+    guard values.count == parts.count, !values.isEmpty, values.allSatisfy({ $0 >= 0 }) else {
+      throw ValidationError("--units must be unit indices separated by commas, e.g. 3,17; got '\(units)'")
+    }
+    return values
   }
 
   func run() throws {
     try ExitCodes.reporting("inspect") {
       let net = try Sequential<Float>.load(from: model)
+      guard let x else { return try runText(net) }
       var input = try NPYArray(contentsOf: URL(fileURLWithPath: x)).tensor(as: Float.self)
       guard input.rank >= 2, input.shape[0] >= 1 else {
         throw RecurrentError.shapeMismatch("\(x): expected [batch, steps, ...], got \(input.shape)")
@@ -57,18 +89,55 @@ struct Inspect: ParsableCommand {
       var rep = DiagnosticsReport(title: "rnn inspect: \((model as NSString).lastPathComponent)")
       rep.layers = layers
       rep.sections.append(("Model", "<pre>\(escapeXML(net.summary()))</pre>"))
-      let dir = URL(fileURLWithPath: report, isDirectory: true)
-      do {
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        try Data(rep.html().utf8).write(to: dir.appendingPathComponent("report.html"), options: .atomic)
-        try Data(rep.gradientFlowChart().renderPNG().encoded()).write(
-          to: dir.appendingPathComponent("gradient-flow.png"), options: .atomic)
-      } catch {
-        throw RecurrentError.io("cannot write the report to \(dir.path): \(error.localizedDescription)")
-      }
-      print("\nreport: \(dir.appendingPathComponent("report.html").path)")
-      print("chart:  \(dir.appendingPathComponent("gradient-flow.png").path)")
+      try write(rep)
     }
+  }
+
+  /// Writes report.html and gradient-flow.png into --report.
+  func write(_ rep: DiagnosticsReport) throws {
+    let dir = URL(fileURLWithPath: report, isDirectory: true)
+    do {
+      try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+      try Data(rep.html().utf8).write(to: dir.appendingPathComponent("report.html"), options: .atomic)
+      try Data(rep.gradientFlowChart().renderPNG().encoded()).write(
+        to: dir.appendingPathComponent("gradient-flow.png"), options: .atomic)
+    } catch {
+      throw RecurrentError.io("cannot write the report to \(dir.path): \(error.localizedDescription)")
+    }
+    print("\nreport: \(dir.appendingPathComponent("report.html").path)")
+    print("chart:  \(dir.appendingPathComponent("gradient-flow.png").path)")
+  }
+
+  /// --text: the probe pass over the passage, the table, and the report with the heatmap.
+  func runText(_ net: Sequential<Float>) throws {
+    guard let text else { return }
+    let file = try SafetensorsFile(contentsOf: URL(fileURLWithPath: model))
+    guard let json = file.metadata[Vocabulary.metadataKey] else {
+      throw RecurrentError.invalidData(
+        "\(model): no '\(Vocabulary.metadataKey)' in the checkpoint metadata, so it is not a character model "
+          + "(--text needs one, e.g. saved by rnn train --text; use --x for other models)")
+    }
+    let vocabulary = try Vocabulary(json: json)
+    let passage = String(decoding: try AtomicFile.read(URL(fileURLWithPath: text)), as: UTF8.self)
+    let heatmap: HiddenUnitHeatmap
+    do {
+      heatmap = try HiddenUnitHeatmap.compute(
+        model: net, vocabulary: vocabulary, text: passage, units: try unitList(), maxCharacters: characters)
+    } catch RecurrentError.invalidData(let message) {
+      throw RecurrentError.invalidData("\(text): \(message)")
+    }
+    let (input, _) = try HiddenUnitHeatmap.input(for: net, vocabulary: vocabulary, text: passage, maxCharacters: characters)
+    let layers = try net.diagnose(input)
+    print(Self.table(layers))
+    print("")
+    var rows = [["unit", "tracks best", "r"]]
+    for u in heatmap.units { rows.append(["\(u.index)", u.feature, formatScientific(u.correlation)]) }
+    print(TextTable.render(rows))
+    var rep = DiagnosticsReport(title: "rnn inspect: \((model as NSString).lastPathComponent) on \((text as NSString).lastPathComponent)")
+    rep.layers = layers
+    rep.heatmap = heatmap
+    rep.sections.append(("Model", "<pre>\(escapeXML(net.summary()))</pre>"))
+    try write(rep)
   }
 
   static func table(_ layers: [RecurrentLayerDiagnosis]) -> String {

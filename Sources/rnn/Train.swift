@@ -90,6 +90,9 @@ struct Train: ParsableCommand {
   @Option(name: .long, help: "Write the trained model to this checkpoint file (.safetensors).")
   var save: String?
 
+  @Option(name: .long, help: "Record diagnostics every epoch and write DIR/report.html and DIR/gradient-flow.png.")
+  var report: String?
+
   @OptionGroup var compute: ComputeOptions
 
   @OptionGroup var data: DataOptions
@@ -98,6 +101,10 @@ struct Train: ParsableCommand {
 
   func validate() throws {
     if let save, save.isEmpty { throw ValidationError("--save needs a file name") }
+    if let report, report.isEmpty { throw ValidationError("--report needs a folder name") }
+    if report != nil && textOptions.text != nil {
+      throw ValidationError("--report applies to --task, --csv and --x models; for a text model use rnn inspect --model CKPT --text FILE")
+    }
     if textOptions.text != nil {
       if data.isGiven { throw ValidationError("give one data source: --text FILE, --csv FILE or --x X.npy --y Y.npy") }
       try validateTextFlags()
@@ -195,9 +202,11 @@ struct Train: ParsableCommand {
         + "validation samples; Adam lr \(s.learningRate)\(s.schedule == .cosine ? " (cosine decay)" : ""), batch \(s.batchSize), \(s.epochs) epochs, clip norm "
         + "\(s.clipNorm == 0 ? "off" : "\(s.clipNorm)"), seed \(seed)")
     let start = monotonicNow()
+    let recorder = report.map { _ in DiagnosticsRecorder(every: .epochs(1)) }
     let history = try model.fit(
       train.x, train.y, epochs: s.epochs, batchSize: s.batchSize, lengths: train.lengths,
-      validationData: (validation.x, validation.y, validation.lengths), progress: progress)
+      validationData: (validation.x, validation.y, validation.lengths), callbacks: recorder.map { [$0] } ?? [],
+      progress: progress)
     let seconds = monotonicNow() - start
     let figures = try source.evaluate(model, on: validation)
     output.line("")
@@ -207,6 +216,7 @@ struct Train: ParsableCommand {
     for line in source.notes(model, on: validation) { output.line(line) }
     output.line("")
     output.line("Trained in \(formatDuration(seconds)).")
+    if let report, let recorder { try writeTrainingReport(recorder, model: model, summary: source.summary, to: report, output: output) }
     if let save {
       var metadata = ["command": "rnn train", "seed": "\(seed)", "cell": cell.rawValue]
       metadata.merge(source.metadata) { $1 }

@@ -47,7 +47,7 @@ func temporaryFolder(_ name: String) -> String {
     #expect(result.table.split(separator: "\n").count == 5)
     #expect(result.outputs == [
       "rnn.safetensors", "rnn-history.csv", "lstm.safetensors", "lstm-history.csv", "gru.safetensors", "gru-history.csv",
-      "verdict.txt",
+      "verdict.txt", "report.html", "gradient-flow.png",
     ])
     for file in result.outputs {
       #expect(FileManager.default.fileExists(atPath: dir + "/" + file), "\(file)")

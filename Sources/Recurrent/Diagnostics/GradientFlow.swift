@@ -14,16 +14,10 @@ extension RecurrentLayer {
     let B = tape.batch, T = tape.steps, H = hiddenSize
     guard B > 0 else { return [] }
     func meanRowNorm(_ p: UnsafePointer<Scalar>) -> Double {
-      var total = 0.0
-      for b in 0..<B {
-        var s = 0.0
-        for j in 0..<H { let v = Double(p[b * H + j]); s += v * v }
-        total += s.squareRoot()
-      }
-      return total / Double(B)
+      concretely(p, { Recurrent.meanRowNorm($0, rows: B, width: H) }, { Recurrent.meanRowNorm($0, rows: B, width: H) })
     }
-    var norms = [meanRowNorm(dh0.pointer)]
-    for t in 0..<T { norms.append(meanRowNorm(dH.pointer + t * B * H)) }
+    var norms = [meanRowNorm(UnsafePointer(dh0.pointer))]
+    for t in 0..<T { norms.append(meanRowNorm(UnsafePointer(dH.pointer + t * B * H))) }
     return norms
   }
 }

@@ -142,26 +142,24 @@ extension SVGLineChart {
     var img = PNGImage(width: width, height: height)
     let left = 70, right = 170, top = 34, bottom = 40
     let plotW = width - left - right, plotH = height - top - bottom
-    let maxCount = series.map(\.values.count).max() ?? 0
     let ys = series.flatMap { $0.values.compactMap(plotted) }
     var yMin = ys.min() ?? 0, yMax = ys.max() ?? 1
     if logScale { yMin = yMin.rounded(.down); yMax = yMax.rounded(.up) }
     if yMax - yMin < 1e-12 { yMax = yMin + 1 }
-    let xMax = Double(max(2, maxCount))
-    func px(_ i: Int) -> Int { left + Int((Double(plotW) * Double(i) / (xMax - 1)).rounded()) }
+    let axis = xAxis()
+    func pxValue(_ x: Double) -> Int { left + Int((Double(plotW) * (x - axis.min) / (axis.max - axis.min)).rounded()) }
+    func px(_ i: Int) -> Int { pxValue(xValue(i)) }
     func py(_ y: Double) -> Int { top + Int((Double(plotH) * (1 - (y - yMin) / (yMax - yMin))).rounded()) }
     let grey: (UInt8, UInt8, UInt8) = (230, 230, 230), dark: (UInt8, UInt8, UInt8) = (60, 60, 60)
     img.text(title, x: left, y: 10, scale: 2)
-    let yTicks = logScale ? Int(yMax - yMin) : 4
-    for k in 0...max(1, yTicks) {
-      let y = yMin + (yMax - yMin) * Double(k) / Double(max(1, yTicks))
+    for y in yTickValues(&yMin, &yMax) {
       img.line(left, py(y), left + plotW, py(y), grey)
       let label = logScale ? "1E\(Int(y.rounded()))" : shortNumber(y)
       img.text(label, x: left - 6 - PNGImage.textWidth(label), y: py(y) - 5)
     }
-    for k in 0...4 {
-      let i = Int((Double(k) / 4 * (xMax - 1)).rounded())
-      img.text("\(i + 1)", x: px(i) - PNGImage.textWidth("\(i + 1)") / 2, y: top + plotH + 6)
+    for x in axis.ticks {
+      let label = shortNumber(x)
+      img.text(label, x: pxValue(x) - PNGImage.textWidth(label) / 2, y: top + plotH + 6)
     }
     img.text(xLabel, x: left + plotW / 2 - PNGImage.textWidth(xLabel) / 2, y: height - 14)
     img.line(left, top, left, top + plotH, dark)
@@ -172,11 +170,17 @@ extension SVGLineChart {
       for (i, v) in s.values.enumerated() {
         guard let y = plotted(v) else { prev = nil; continue }
         let p = (px(i), py(y))
-        if let q = prev { img.line(q.0, q.1, p.0, p.1, c, thickness: 2) } else { img.set(p.0, p.1, c) }
+        // dashed series: every other segment (long curves) or pixel run (short ones) left out
+        if let q = prev, !s.dashed || i % 2 == 0 { img.line(q.0, q.1, p.0, p.1, c, thickness: 2) } else { img.set(p.0, p.1, c) }
         prev = p
       }
       let ly = top + 8 + n * 18
-      img.line(left + plotW + 10, ly, left + plotW + 30, ly, c, thickness: 3)
+      if s.dashed {
+        img.line(left + plotW + 10, ly, left + plotW + 17, ly, c, thickness: 3)
+        img.line(left + plotW + 23, ly, left + plotW + 30, ly, c, thickness: 3)
+      } else {
+        img.line(left + plotW + 10, ly, left + plotW + 30, ly, c, thickness: 3)
+      }
       img.text(s.name, x: left + plotW + 36, y: ly - 5)
     }
     return img

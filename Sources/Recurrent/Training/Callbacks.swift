@@ -19,6 +19,8 @@ public protocol TrainingModel: AnyObject {
 /// Hooks called by `fit`. Every method has an empty default.
 public protocol Callback: AnyObject {
   func trainingWillBegin(model: any TrainingModel)
+  /// Called before the first batch of `epoch`, with the number of batches it will have.
+  func epochWillBegin(_ epoch: Int, batches: Int, model: any TrainingModel)
   func batchDidEnd(_ batch: Int, logs: [String: Double], model: any TrainingModel)
   func epochDidEnd(_ epoch: Int, logs: [String: Double], model: any TrainingModel)
   func trainingDidEnd(model: any TrainingModel)
@@ -26,6 +28,7 @@ public protocol Callback: AnyObject {
 
 extension Callback {
   public func trainingWillBegin(model: any TrainingModel) {}
+  public func epochWillBegin(_ epoch: Int, batches: Int, model: any TrainingModel) {}
   public func batchDidEnd(_ batch: Int, logs: [String: Double], model: any TrainingModel) {}
   public func epochDidEnd(_ epoch: Int, logs: [String: Double], model: any TrainingModel) {}
   public func trainingDidEnd(model: any TrainingModel) {}

@@ -75,6 +75,7 @@ extension Sequential: TrainingModel {
     let batchCount = (data.count + batchSize - 1) / batchSize
     for epoch in initialEpoch..<epochs {
       reporter.epochBegins(epoch, of: epochs)
+      for c in callbacks { c.epochWillBegin(epoch, batches: batchCount, model: self) }
       let start = monotonicSeconds()
       var order = Array(0..<data.count)
       if shuffle { order.shuffle(using: &shuffleGenerator) }
