@@ -8,6 +8,8 @@ struct ONNXRecurrentSpec {
   var returnSequences: Bool
   var goBackwards: Bool
   var trainableInitialState: Bool
+  /// GRU form: reset-after (`linear_before_reset = 1`) or reset-before (`linear_before_reset = 0`).
+  var resetAfter: Bool
 
   init(_ spec: LayerSpec, label: String) throws {
     guard ["rnn", "rnn_relu", "lstm", "gru"].contains(spec.kind), let units = spec.config["units"]?.int else {
@@ -18,6 +20,7 @@ struct ONNXRecurrentSpec {
     returnSequences = spec.config["returnSequences"]?.bool ?? false
     goBackwards = spec.config["goBackwards"]?.bool ?? false
     trainableInitialState = spec.config["trainableInitialState"]?.bool ?? false
+    resetAfter = spec.config["resetAfter"]?.bool ?? true
   }
 
   /// The ONNX operator.
@@ -34,7 +37,10 @@ struct ONNXRecurrentSpec {
   func attributes(directions: Int) -> [Onnx_AttributeProto] {
     var a: [Onnx_AttributeProto] = [.int("hidden_size", Int64(units))]
     switch kind {
-    case "gru": a.append(.int("linear_before_reset", 1))  // n = tanh(W_in x + b_in + r * (W_hn h + b_hn))
+    // reset-after:  n = tanh(W_in x + b_in + r * (W_hn h + b_hn))   -> linear_before_reset = 1
+    // reset-before: n = tanh(W_in x + b_in + W_hn (r * h) + b_hn)   -> linear_before_reset = 0
+    // (ONNX's Wbh and Rbh are our b_in and b_hn in both forms.)
+    case "gru": a.append(.int("linear_before_reset", resetAfter ? 1 : 0))
     case "rnn": a.append(.strings("activations", Array(repeating: "Tanh", count: directions)))
     case "rnn_relu": a.append(.strings("activations", Array(repeating: "Relu", count: directions)))
     default: break

@@ -47,6 +47,9 @@ struct ONNXFixtureCase: Sendable {
     ONNXFixtureCase(name: "gru", inputShape: [6, 3], runShape: [3, 7, 3], seed: 12) {
       [GRU(units: 4, trainableInitialState: true), Dense(units: 2)]
     },
+    ONNXFixtureCase(name: "gru_reset_before", inputShape: [6, 3], runShape: [3, 7, 3], seed: 31) {
+      [GRU(units: 4, resetAfter: false, returnSequences: true), Bidirectional(GRU(units: 3, resetAfter: false)), Dense(units: 2)]
+    },
     ONNXFixtureCase(name: "simple_rnn_tanh", inputShape: [6, 3], runShape: [2, 9, 3], seed: 13) {
       [SimpleRNN(units: 4, returnSequences: true, goBackwards: true), SimpleRNN(units: 3, trainableInitialState: true)]
     },
