@@ -511,7 +511,8 @@ struct FusedSteps {
         switch kind {
         case .lstm:
           let c = cs!
-          rk_lstm_forward_f32(
+          // Rows split between the threads (the same bits for any thread count).
+          rk_lstm_forward_f32_mt(
             n, H, g + r0 * G, biasSum!, c + (t * B + r0) * H, c + ((t + 1) * B + r0) * H, hNext + r0 * H)
         case .gru:
           rk_gru_forward_f32(
