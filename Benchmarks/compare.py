@@ -7,12 +7,13 @@ Python environment with the reference packages is given, the reference scripts
 references, then prints ratio tables: ours / theirs per cell, config, fwd and train (< 1 means
 we are faster).
 
-PyTorch is too big to install here: unless the environment has torch, its column is the
-figures recorded in /work/shared/perf/README.md on this machine kind (labelled "recorded").
+PyTorch may live in its own environment (--torch VENV, e.g. a CPU-only torch venv next to the
+TF one); without torch anywhere, its column is the figures recorded in
+/work/shared/perf/README.md on this machine kind (labelled "recorded").
 
 Usage:
   python3 Benchmarks/compare.py [VENV] [--kinds lstm gru rnn] [--configs S M L] [--repeat N] [--chrt]
-                                [--rnn .build/release/rnn] [--refs /work/shared/perf]
+                                [--torch TORCH_VENV] [--rnn .build/release/rnn] [--refs /work/shared/perf]
                                 [--no-stream] [--no-gemm] [--markdown]
 VENV: a virtualenv directory (its bin/python is used) or a python executable, with
 tensorflow-cpu, onnxruntime, onnx and numpy. Without it, only our figures and the recorded
@@ -196,6 +197,7 @@ def main():
     ap.add_argument("venv", nargs="?", help="virtualenv dir or python with tensorflow-cpu, onnxruntime, onnx, numpy")
     ap.add_argument("--kinds", nargs="+", default=KINDS, choices=KINDS)
     ap.add_argument("--configs", nargs="+", default=CONFIGS, choices=CONFIGS)
+    ap.add_argument("--torch", help="virtualenv dir or python with torch and numpy, if VENV has no torch")
     ap.add_argument("--rnn", default=os.path.join(ROOT, ".build", "release", "rnn"))
     ap.add_argument("--refs", default="/work/shared/perf", help="directory of ref_tf.py, ref_ort.py, ref_torch.py, peak_gemm.py")
     ap.add_argument("--stream-hidden", nargs="+", type=int, default=[256, 1024])
@@ -241,7 +243,8 @@ def main():
         return acc
 
     ours, tf, ort, torch = {}, {}, {}, {}
-    torch_live = bool(py) and has_module(py, "torch")
+    torch_py = python_of(args.torch) or py
+    torch_live = bool(torch_py) and has_module(torch_py, "torch")
     ref = lambda name: os.path.join(args.refs, name)
     # One process per library and cell kind (shorter real-time bursts with --chrt), interleaved.
     for rep in range(max(1, args.repeat)):
@@ -251,8 +254,8 @@ def main():
             if py:
                 keep_min(tf, run_json_lines([py, ref("ref_tf.py"), kind], env, "ref_tf.py"))
                 keep_min(ort, run_json_lines([py, ref("ref_ort.py"), kind], env, "ref_ort.py"))
-                if torch_live:
-                    keep_min(torch, run_json_lines([py, ref("ref_torch.py"), kind], env, "ref_torch.py"))
+            if torch_live:
+                keep_min(torch, run_json_lines([torch_py, ref("ref_torch.py"), kind], env, "ref_torch.py"))
     if not torch_live:
         torch = {k: {"fwd_ms": v[0], "train_ms": v[1]} for k, v in TORCH_RECORDED.items()}
     pt = "PyTorch" + ("" if torch_live else " (recorded)")
@@ -310,6 +313,10 @@ def main():
             if py:
                 keep_min(s_ref, run_json_lines([py, "-c", STREAM_REF, ",".join(args.kinds), ",".join(hs)], env,
                                                "streaming references"), key=lambda r: (r["lib"], r["kind"], r["cfg"]))
+            if torch_live and torch_py != py:  # the script skips the libraries its python lacks
+                keep_min(s_ref, run_json_lines([torch_py, "-c", STREAM_REF, ",".join(args.kinds), ",".join(hs)], env,
+                                               "streaming references (torch)"),
+                         key=lambda r: (r["lib"], r["kind"], r["cfg"]))
         rows = [["cell", "cfg", "ours us/step", "ORT us/step", "TF us/step", "PyTorch us/step", "/ ORT", "/ TF", "/ PyTorch"]]
         for kind in args.kinds:
             for h in args.stream_hidden:

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "rk_cpu.h"
+#include "rk_internal_pool.h"
 
 /// The calling thread's cap on the ISA (-1: none); see rk_cells_set_thread_isa.
 static _Thread_local int rk_cells_thread_isa = -1;
@@ -62,9 +63,67 @@ static inline float rkp_tanh(float x) { return tanhf(x); }
 
 // ---- LSTM ----
 
+static void rk_lstm_forward_f32_portable(long B, long H, float *g, const float *bias,
+                                         const float *c_prev, float *c, float *h);
+
 void rk_lstm_forward_f32(long B, long H, float *g, const float *bias, const float *c_prev,
                          float *c, float *h) {
   RK_CELLS_DISPATCH(rk_lstm_forward_f32_avx2(B, H, g, bias, c_prev, c, h));
+  rk_lstm_forward_f32_portable(B, H, g, bias, c_prev, c, h);
+}
+
+// Rows split between the pool's threads. Every row is computed by the same kernel (chosen once,
+// on the calling thread, so a per-thread ISA cap applies to the workers too) whatever the split,
+// so the result does not depend on how many threads joined.
+typedef struct {
+  long B, H;
+  float *g;
+  const float *bias, *c_prev;
+  float *c, *h;
+  int avx2;
+} rk_lstm_forward_job;
+
+static void rk_lstm_forward_task(void *ctx, int tid, int nthreads) {
+  const rk_lstm_forward_job *j = ctx;
+  const long b0 = j->B * tid / nthreads, b1 = j->B * (tid + 1) / nthreads, H = j->H;
+  if (b1 <= b0) return;
+#if defined(__x86_64__)
+  if (j->avx2) {
+    rk_lstm_forward_f32_avx2(b1 - b0, H, j->g + b0 * 4 * H, j->bias, j->c_prev + b0 * H,
+                             j->c + b0 * H, j->h + b0 * H);
+    return;
+  }
+#endif
+  rk_lstm_forward_f32_portable(b1 - b0, H, j->g + b0 * 4 * H, j->bias, j->c_prev + b0 * H,
+                               j->c + b0 * H, j->h + b0 * H);
+}
+
+/// Below this many units (B * H, ~4.4 ns each with AVX2: 3 sigmoids and 2 tanh) one thread.
+#define RK_CELLS_MT_MIN_UNITS 2048L
+
+void rk_lstm_forward_f32_mt(long B, long H, float *g, const float *bias, const float *c_prev,
+                            float *c, float *h) {
+  int nt = rk_get_num_threads();
+  if (nt > B) nt = (int)B;
+  if (nt <= 1 || B * H < RK_CELLS_MT_MIN_UNITS) {
+    rk_lstm_forward_f32(B, H, g, bias, c_prev, c, h);
+    return;
+  }
+#if defined(__x86_64__)
+  const int avx2 = rk_cells_avx2();
+#else
+  const int avx2 = 0;
+#endif
+  rk_lstm_forward_job job = {.B = B, .H = H, .g = g, .bias = bias, .c_prev = c_prev,
+                             .c = c, .h = h, .avx2 = avx2};
+  // A worker joins only within ~1/8 of the single-thread time (as the GEMM does).
+  long join_wait_ns = B * H / 2;
+  if (join_wait_ns > 1000000L) join_wait_ns = 1000000L;
+  rk_pool_run(rk_lstm_forward_task, &job, nt, join_wait_ns);
+}
+
+static void rk_lstm_forward_f32_portable(long B, long H, float *g, const float *bias,
+                                         const float *c_prev, float *c, float *h) {
   for (long b = 0; b < B; b++) {
     float *a = g + b * 4 * H;
     const float *cp = c_prev + b * H;

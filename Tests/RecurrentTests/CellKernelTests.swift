@@ -131,6 +131,32 @@ import Testing
     }
   }
 
+  @Test func lstmForwardRowSplitGivesTheSameBitsForAnyThreadCount() {
+    let saved = ComputeSettings.threadCount
+    defer { ComputeSettings.threadCount = saved }
+    Self.onEveryISA { isa in
+      // Above the split threshold (B * H >= 2048), odd row counts, a masked AVX2 tail (H % 8 != 0).
+      for (B, H) in [(64, 256), (33, 100), (3, 1000)] {
+        var rng = SeededGenerator(seed: UInt64(B * 31 + H))
+        let a = Self.random(B * 4 * H, &rng), bias = Buf(Self.random(4 * H, &rng, scale: 0.5))
+        let cPrev = Buf(Self.random(B * H, &rng))
+        func run(_ kernel: (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>) -> Void)
+          -> [UInt32]
+        {
+          let g = Buf(a), c = Buf(zeros: B * H), h = Buf(zeros: B * H)
+          kernel(g.p, c.p, h.p)
+          return (g.array + c.array + h.array).map(\.bitPattern)
+        }
+        let want = run { rk_lstm_forward_f32(B, H, $0, bias.c, cPrev.c, $1, $2) }
+        for threads in [1, 2, 3] {
+          ComputeSettings.threadCount = threads
+          let got = run { rk_lstm_forward_f32_mt(B, H, $0, bias.c, cPrev.c, $1, $2) }
+          #expect(got == want, "\(isa) B\(B) H\(H) threads \(threads)")
+        }
+      }
+    }
+  }
+
   @Test func gruKernelsMatchTheSwiftCell() {
     Self.onEveryISA { isa in
       for (B, H) in Self.sizes {

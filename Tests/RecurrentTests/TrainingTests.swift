@@ -124,6 +124,21 @@ import Testing
     #expect(h.epochs.count == 1)
   }
 
+  @Test func historyLogsTheScheduledLearningRate() throws {
+    let (x, y) = Self.sineData(samples: 32, steps: 5, seed: 6)
+    let model = Self.sineModel()
+    let schedule = CosineDecay(decaySteps: 8, alpha: 0.1)
+    model.compile(optimizer: SGD(learningRate: 0.5, schedule: schedule), loss: MeanSquaredError())
+    let h = try model.fit(x, y, epochs: 3, batchSize: 8, verbose: 0)  // 4 steps per epoch
+    let logged = h["learning_rate"]
+    #expect(logged.count == 3)
+    for (epoch, lr) in logged.enumerated() {
+      let expected = schedule.learningRate(base: 0.5, step: 4 * (epoch + 1))
+      #expect(abs(lr - expected) < 1e-12, "epoch \(epoch): logged \(lr), schedule gives \(expected)")
+    }
+    #expect(logged[0] < 0.5 && logged[2] < logged[0])  // decays: not the base rate
+  }
+
   @Test func reduceLROnPlateauAndCSVLog() throws {
     let (x, y) = Self.sineData(samples: 32, steps: 5, seed: 6)
     let model = Self.sineModel()

@@ -30,6 +30,12 @@ void rk_cells_set_thread_isa(int isa);
 void rk_lstm_forward_f32(long B, long H, float *g, const float *bias, const float *c_prev,
                          float *c, float *h);
 
+/// rk_lstm_forward_f32 with the rows split between the GEMM pool's threads (rk_set_num_threads)
+/// when there are enough of them (B * H >= 2048 units); the same bits as rk_lstm_forward_f32
+/// whatever the number of threads (each row is computed alone, by the caller's ISA choice).
+void rk_lstm_forward_f32_mt(long B, long H, float *g, const float *bias, const float *c_prev,
+                            float *c, float *h);
+
 /// One LSTM step backward (reverses rk_lstm_forward_f32).
 ///   g [B, 4H]   the activated gates forward left;  c_prev, c [B, H] as forward left them
 ///   dh [B, H]   dL/dh_t (complete);  dc [B, H]  in dL/dc_t, out dL/dc_{t-1}

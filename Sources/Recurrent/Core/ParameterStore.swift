@@ -71,7 +71,7 @@ public final class ParameterStore<Scalar: TensorScalar> {
   /// Sets every gradient to zero.
   public func zeroGradients() {
     grads.withUnsafeMutableBufferPointer { g in
-      for i in g.indices { g[i] = 0 }
+      if let base = g.baseAddress { WorkspaceBuffer<Scalar>.zeroFill(base, count: g.count) }
     }
   }
 

@@ -156,10 +156,10 @@ public final class RecurrentLayer<Cell: RecurrentCell, Scalar: TensorScalar> {
 
     // Slot 0 of h (and c) holds the initial state.
     if let h0 = initialState?.h { h0.withUnsafeBufferPointer { hs.update(from: $0.baseAddress!, count: B * H) } }
-    else { hs.update(repeating: 0, count: B * H) }
+    else { WorkspaceBuffer<Scalar>.zeroFill(hs, count: B * H) }
     if let cs {
       if let c0 = initialState?.c { c0.withUnsafeBufferPointer { cs.update(from: $0.baseAddress!, count: B * H) } }
-      else { cs.update(repeating: 0, count: B * H) }
+      else { WorkspaceBuffer<Scalar>.zeroFill(cs, count: B * H) }
     }
     x.withUnsafeBufferPointer { xb in
       Reductions.swapBatchAndTime(
@@ -239,7 +239,7 @@ public final class RecurrentLayer<Cell: RecurrentCell, Scalar: TensorScalar> {
           if let masks {
             for t in 0..<T where tape.stepIsPartial![t] {
               for b in 0..<B where masks[t * B + b] == 0 {
-                (out.baseAddress! + (b * T + t) * H).update(repeating: 0, count: H)
+                WorkspaceBuffer<Scalar>.zeroFill(out.baseAddress! + (b * T + t) * H, count: H)
               }
             }
           }
@@ -295,7 +295,7 @@ public final class RecurrentLayer<Cell: RecurrentCell, Scalar: TensorScalar> {
       if let partial = tape.stepIsPartial {
         let m = tape.mask.pointer
         for t in 0..<T where partial[t] {
-          for b in 0..<B where m[t * B + b] == 0 { (dHs + (t * B + b) * H).update(repeating: 0, count: H) }
+          for b in 0..<B where m[t * B + b] == 0 { WorkspaceBuffer<Scalar>.zeroFill(dHs + (t * B + b) * H, count: H) }
         }
       }
     }
@@ -357,8 +357,8 @@ public final class RecurrentLayer<Cell: RecurrentCell, Scalar: TensorScalar> {
               if masks[t * B + b] != 0 { step(rows: b..<(b + 1)); continue }
               // reverses the carry h_t = h_{t-1} (and c_t = c_{t-1}): the gradient passes through.
               Reductions.axpy(count: H, alpha: 1, dHs + (t * B + b) * H, dhPrev + b * H)
-              (dGx + (t * B + b) * G).update(repeating: 0, count: G)
-              if Cell.splitsRecurrentGradient { (dGh + (t * B + b) * G).update(repeating: 0, count: G) }
+              WorkspaceBuffer<Scalar>.zeroFill(dGx + (t * B + b) * G, count: G)
+              if Cell.splitsRecurrentGradient { WorkspaceBuffer<Scalar>.zeroFill(dGh + (t * B + b) * G, count: G) }
             }
           } else {
             step(rows: 0..<B)
@@ -535,7 +535,8 @@ struct FusedSteps {
         switch kind {
         case .lstm:
           let c = cs!
-          rk_lstm_forward_f32(
+          // Rows split between the threads (the same bits for any thread count).
+          rk_lstm_forward_f32_mt(
             n, H, g + r0 * G, biasSum!, c + (t * B + r0) * H, c + ((t + 1) * B + r0) * H, hNext + r0 * H)
         case .gru:
           rk_gru_forward_f32(

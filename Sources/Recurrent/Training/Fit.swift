@@ -88,7 +88,8 @@ extension Sequential: TrainingModel {
       }
       var logs = acc.logs()
       if let validation { logs.merge(try evaluate(validation, loss: loss).logs(prefix: "val_")) { $1 } }
-      logs["learning_rate"] = optimizer.learningRate
+      // The scheduled rate (what the next step uses, as Keras logs it), not the base rate.
+      logs["learning_rate"] = (optimizer as? any ConfigurableOptimizer)?.currentLearningRate ?? optimizer.learningRate
       history.epochs.append(logs)
       reporter.epochEnds(epoch, of: epochs, logs: logs, elapsed: monotonicSeconds() - start)
       for c in callbacks { c.epochDidEnd(epoch, logs: logs, model: self) }
