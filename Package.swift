@@ -47,7 +47,13 @@ let package = Package(
     ),
     .testTarget(
       name: "rnnTests",
-      dependencies: ["rnn", "Recurrent"]
+      dependencies: ["rnn", "Recurrent", "rnn-save-stress"]
+    ),
+    // Saves checkpoints in a loop until killed (AtomicSaveKillTests).
+    .executableTarget(
+      name: "rnn-save-stress",
+      dependencies: ["Recurrent"],
+      path: "Tests/SaveStress"
     ),
   ]
 )
