@@ -62,13 +62,13 @@ fi
 # Seeds: the committed fixtures of the matching kind and earlier regressions.
 seeds=()
 case "$target" in
-  safetensors) seeds=("$root"/Tests/RecurrentTests/Fixtures/*.safetensors) ;;
-  npy) seeds=("$root"/Tests/RecurrentTests/Fixtures/*.npy) ;;
+  safetensors) seeds=("$root"/Tests/RecurrentTests/Fixtures/*.safetensors "$root"/Tests/Fixtures/bad/models/*) ;;
+  npy) seeds=("$root"/Tests/RecurrentTests/Fixtures/*.npy "$root"/Tests/Fixtures/bad/npy/*) ;;
   csv) seeds=("$root"/Tests/RecurrentTests/Fixtures/*.csv) ;;
-  wav) seeds=("$root"/Tests/RecurrentTests/Fixtures/*.wav) ;;
+  wav) seeds=("$root"/Tests/RecurrentTests/Fixtures/*.wav "$root"/Tests/Fixtures/bad/wav/*) ;;
   model_json) seeds=("$root"/Fuzz/seeds/model_json/*) ;;
 esac
-for s in "${seeds[@]}" "$root"/Fuzz/regressions/"$target"/* "$root"/Tests/Fixtures/bad/*; do
+for s in "${seeds[@]}" "$root"/Fuzz/regressions/"$target"/*; do
   [ -f "$s" ] && cp -n "$s" "$out/corpus/$target/" 2>/dev/null || true
 done
 shift 2 || shift $#
