@@ -69,7 +69,13 @@ let package = Package(
     ),
     .testTarget(
       name: "rnnTests",
-      dependencies: ["rnn", "Recurrent", "RecurrentONNX"]
+      dependencies: ["rnn", "Recurrent", "RecurrentONNX", "rnn-save-stress"]
+    ),
+    // Saves checkpoints in a loop until killed (AtomicSaveKillTests).
+    .executableTarget(
+      name: "rnn-save-stress",
+      dependencies: ["Recurrent"],
+      path: "Tests/SaveStress"
     ),
   ]
 )

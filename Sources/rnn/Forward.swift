@@ -58,21 +58,8 @@ struct Forward: ParsableCommand {
   func execute() throws -> [Int] {
     let network = try Sequential<Float>.load(from: model)
     let x = try Self.input(NPYArray(contentsOf: URL(fileURLWithPath: input)), for: network, source: input)
-    var rowLengths: [Int]?
-    if let lengths {
-      let array = try NPYArray(contentsOf: URL(fileURLWithPath: lengths))
-      guard array.shape == [x.shape[0]] else {
-        throw RecurrentError.shapeMismatch(
-          "\(lengths): expected integer lengths [\(x.shape[0])] (one per input row), got \(array.dtype.rawValue) \(array.shape)")
-      }
-      let values = try array.integers(source: lengths)
-      let steps = x.rank >= 2 ? x.shape[1] : 1
-      if let i = values.firstIndex(where: { !(0...steps).contains($0) }) {
-        throw RecurrentError.invalidData(
-          "\(lengths): lengths[\(i)] = \(values[i]) is outside 0...\(steps) (the input has \(steps) steps)")
-      }
-      rowLengths = values
-    }
+    let steps = x.rank >= 2 ? x.shape[1] : 1
+    let rowLengths = try lengths.map { try InputChecks.lengths(at: $0, batch: x.shape[0], steps: steps) }
     let y: Tensor<Float>
     do {
       y = try network.predict(x, batchSize: batchSize, lengths: rowLengths)
@@ -106,7 +93,9 @@ struct Forward: ParsableCommand {
     guard fits else {
       throw RecurrentError.shapeMismatch("\(source): expected float input \(expected) for this model, got \(array.dtype.rawValue) \(array.shape)")
     }
-    return array.tensor(as: Float.self)
+    let x = array.tensor(as: Float.self)
+    try InputChecks.requireFinite(x, source: source)
+    return x
   }
 
   func run() throws {

@@ -72,11 +72,11 @@ struct Inspect: ParsableCommand {
     try ExitCodes.reporting("inspect") {
       let net = try Sequential<Float>.load(from: model)
       guard let x else { return try runText(net) }
-      var input = try NPYArray(contentsOf: URL(fileURLWithPath: x)).tensor(as: Float.self)
-      guard input.rank >= 2, input.shape[0] >= 1 else {
+      var input = try Forward.input(NPYArray(contentsOf: URL(fileURLWithPath: x)), for: net, source: x)
+      guard input.rank >= 2 else {
         throw RecurrentError.shapeMismatch("\(x): expected [batch, steps, ...], got \(input.shape)")
       }
-      var lens = try lengths.map { try NPYArray(contentsOf: URL(fileURLWithPath: $0)).integers() }
+      var lens = try lengths.map { try InputChecks.lengths(at: $0, batch: input.shape[0], steps: input.shape[1]) }
       let n = min(batch, input.shape[0])
       if n < input.shape[0] {
         let row = input.count / input.shape[0]

@@ -185,6 +185,7 @@ struct Train: ParsableCommand {
 
   /// Makes the data and the model, trains with progress, prints the final figures.
   func execute(output: CommandOutput, progress: ProgressReporter) throws -> Result {
+    if let save { try AtomicFile.checkWritable(path: save) }  // fail before training, not after
     let source = try source()
     let s = settings(defaults: source.defaults(cell: cell))
     let (train, validation) = try source.data(samples: s.samples, validationSamples: s.validationSamples, seed: seed)

@@ -76,6 +76,29 @@ public enum AtomicFile {
     }
   }
 
+  /// Throws `RecurrentError.io` naming the path unless `write(_:to:)` could create its
+  /// temporary file next to `url` now (the directory exists and is writable): long jobs call
+  /// this before working for hours, so a typo in the output path fails at once. Creates and
+  /// removes one temporary file; `url` itself is not touched.
+  public static func checkWritable(_ url: URL) throws {
+    let path = url.path
+    guard !path.isEmpty, !url.hasDirectoryPath else {
+      throw RecurrentError.io("cannot save '\(path)': it is a directory, not a file path")
+    }
+    let directory = url.deletingLastPathComponent().path
+    let dir = directory.isEmpty ? "." : directory
+    var template = Array("\(dir)/.\(url.lastPathComponent).tmp-XXXXXX".utf8CString)
+    let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+    guard fd >= 0 else {
+      throw RecurrentError.io("cannot save '\(path)': cannot create a file in '\(dir)': \(errorText())")
+    }
+    close(fd)
+    template.withUnsafeBufferPointer { _ = unlink($0.baseAddress!) }
+  }
+
+  /// `checkWritable(_:)` for a file path.
+  public static func checkWritable(path: String) throws { try checkWritable(URL(fileURLWithPath: path)) }
+
   /// The whole file at `url`. Throws `RecurrentError.io` naming the path when it cannot be
   /// opened or read (missing, a directory, no permission). Allocates exactly the file's size.
   public static func read(_ url: URL) throws -> [UInt8] {

@@ -179,8 +179,18 @@ extension Sequential {
   static func model(from file: SafetensorsFile) throws -> Sequential<Scalar> {
     let architecture = try checkpointArchitecture(file)
     // Compare the planned parameters with the file before anything is allocated.
-    if let plan = try architecture.parameterPlan(source: file.source) {
+    let (plan, complete) = try architecture.partialParameterPlan(source: file.source)
+    if complete {
       try checkWeights(file, expected: plan.map { ($0.key, $0.value) }.sorted { $0.0 < $1.0 })
+    } else {
+      // A layer the plan cannot work out (a registered kind, or shapes that do not chain):
+      // building reports the problem, but the layers before it must fit in the file first.
+      let needed = plan.values.reduce(0) { $0 &+ $1.reduce(1, &*) }
+      let held = file.tensors.reduce(0) { $0 &+ $1.count }
+      guard needed >= 0, needed <= held else {
+        throw RecurrentError.invalidData(
+          "\(file.source): the architecture needs at least \(needed) parameters, the file holds \(held) values")
+      }
     }
     let model: Sequential<Scalar> = try architecture.makeModel(source: file.source)
     try model.loadWeights(from: file)
@@ -215,10 +225,17 @@ extension Sequential {
       try build(inputShape: try Self.checkpointArchitecture(file).inputShape)
     }
     try Self.checkWeights(file, expected: store.parameters.map { ($0.name, $0.shape) })
-    // Every check passed: now overwrite.
-    for p in store.parameters {
-      store.setValue(try file.tensor(p.name, as: Scalar.self), for: p)
+    // Read and check every value before overwriting anything: a NaN or infinite weight is a
+    // corrupt (or diverged) checkpoint.
+    let values = try store.parameters.map { p in
+      let t: Tensor<Scalar> = try file.tensor(p.name, as: Scalar.self)
+      if let k = t.scalars.firstIndex(where: { !$0.isFinite }) {
+        throw RecurrentError.invalidData(
+          "\(file.source): tensor '\(p.name)' element \(k) is \(t.scalars[k]); weights must be finite")
+      }
+      return t
     }
+    for (p, t) in zip(store.parameters, values) { store.setValue(t, for: p) }
   }
 
   /// Throws unless `file`'s tensors (except the optimizer's) are exactly `expected`, by name

@@ -81,7 +81,18 @@ extension Sequential: TrainingModel {
       if shuffle { order.shuffle(using: &shuffleGenerator) }
       var acc = MetricAccumulator(metrics: metrics, binaryThreshold: binaryThreshold)
       for (b, batch) in data.batches(order: order, size: batchSize).enumerated() {
-        let batchLoss = try trainBatch(batch, loss: loss, optimizer: optimizer, truncatedBPTT: truncatedBPTT, into: &acc)
+        let batchLoss: Double
+        do {
+          batchLoss = try trainBatch(batch, loss: loss, optimizer: optimizer, truncatedBPTT: truncatedBPTT, into: &acc)
+        } catch let divergence as TrainingDivergence {
+          // The step was not applied: the weights and the optimizer state are the last finite
+          // ones, and no epoch-end callback (e.g. ModelCheckpoint) runs for this epoch.
+          for c in callbacks { c.batchDidEnd(b, logs: ["loss": divergence.loss], model: self) }
+          throw RecurrentError.invalidData(
+            "training stopped at epoch \(epoch + 1)/\(epochs), batch \(b + 1)/\(batchCount) (optimizer step "
+              + "\(divergence.step)): \(divergence.what); the model keeps the weights of the last finite step and "
+              + "no checkpoint of this epoch is written (lower the learning rate, clip gradients or check the data)")
+        }
         reporter.batchEnds(b, of: batchCount, loss: acc.meanLoss, elapsed: monotonicSeconds() - start)
         for c in callbacks { c.batchDidEnd(b, logs: ["loss": batchLoss], model: self) }
         if stopTraining { break }
@@ -151,7 +162,13 @@ extension Sequential: TrainingModel {
       let out = try forward(xs, context: context)
       let mask = lossMask(context.mask, output: out)
       let (value, dOut) = try loss.compute(prediction: out, target: ys, mask: mask)
+      guard value.isFinite else { throw TrainingDivergence(step: trainingStep, loss: value, what: "the loss is \(value)") }
       backward(dOut)
+      if let k = store.grads.firstIndex(where: { !$0.isFinite }) {
+        let name = store.parameters.first { $0.range.contains(k) }.map { "'\($0.name)'" } ?? "#\(k)"
+        throw TrainingDivergence(
+          step: trainingStep, loss: value, what: "the gradient of \(name) is \(store.grads[k]) (the loss is \(value))")
+      }
       optimizer.step(store)
       acc.addLoss(value, weight: Double(batch.indices.count) * Double(len) / Double(T))
       acc.add(prediction: out, target: ys, mask: mask)
@@ -186,4 +203,11 @@ extension Sequential: TrainingModel {
     shape[1] = len
     return Tensor(shape: shape, scalars: out)
   }
+}
+
+/// A step whose loss or gradient is not finite; `fit` turns it into an error naming the epoch.
+struct TrainingDivergence: Error {
+  var step: UInt64
+  var loss: Double
+  var what: String
 }

@@ -155,10 +155,19 @@ public struct ModelArchitecture: Equatable, Sendable {
   /// tensors before allocating, so a hostile architecture cannot request huge weights; a layer
   /// output of more than 2^40 elements per sample throws `invalidData`.
   func parameterPlan(source: String = "architecture") throws -> [String: [Int]]? {
+    let (plan, complete) = try partialParameterPlan(source: source)
+    return complete ? plan : nil
+  }
+
+  /// The parameters of the layers before the first one `parameterPlan` cannot work out, and
+  /// whether that covers every layer. Building allocates at least these.
+  func partialParameterPlan(source: String = "architecture") throws -> (plan: [String: [Int]], complete: Bool) {
     var plan = [String: [Int]]()
     var shape = inputShape
     for (i, spec) in layers.enumerated() {
-      guard let out = BuiltinLayers.plan(spec, input: shape, name: "layers.\(i)", into: &plan) else { return nil }
+      var attempt = plan
+      guard let out = BuiltinLayers.plan(spec, input: shape, name: "layers.\(i)", into: &attempt) else { return (plan, false) }
+      plan = attempt
       var count = 1
       for d in out {
         let (p, overflow) = count.multipliedReportingOverflow(by: d)
@@ -170,7 +179,7 @@ public struct ModelArchitecture: Equatable, Sendable {
       }
       shape = out
     }
-    return plan
+    return (plan, true)
   }
 }
 
