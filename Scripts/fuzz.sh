@@ -47,7 +47,7 @@ stale=0
 for f in "${sources[@]}" "$0"; do [ "$f" -nt "$binary" ] && stale=1; done
 if [ "$stale" = 1 ]; then
   echo "building $binary ..." >&2
-  swiftc -sanitize=fuzzer,address -parse-as-library -O -g -module-name RecurrentFuzz \
+  swiftc -sanitize=fuzzer,address -parse-as-library -O -g -module-name Recurrent \
     -Xcc -fmodule-map-file="$out/module/module.modulemap" -I "$root/Sources/CRecurrentKernels/include" \
     "${sources[@]}" "${objects[@]}" -lpthread -o "$binary"
 fi
