@@ -141,7 +141,7 @@ struct Evaluate: ParsableCommand {
     }
     let (_, series) = try checkpoint.series(csv: csv)
     guard spec.window + spec.horizon <= series.count else {
-      throw RecurrentError.invalidArgument(
+      throw RecurrentError.invalidData(
         "\(csv): the model reads \(spec.window) rows and forecasts \(spec.horizon); the file's \(series.count) usable rows "
           + "are fewer than the \(spec.window + spec.horizon) one window needs")
     }

@@ -52,7 +52,15 @@ struct ForecastCheckpoint {
   /// The series `spec` selects from the CSV at `csv` (same columns and missing-value policy).
   func series(csv: String) throws -> (CSVTable, TimeSeries) {
     let table = try CSVTable(contentsOf: URL(fileURLWithPath: csv))
-    return (table, try spec.series(from: table))
+    do {
+      return (table, try spec.series(from: table))
+    } catch RecurrentError.invalidArgument(let message) {
+      // The columns come from the checkpoint, not from a flag: the CSV does not fit the model.
+      var needed = [String]()
+      for name in spec.features + [spec.target] where !needed.contains(name) { needed.append(name) }
+      let list = needed.map { "'\($0)'" }.joined(separator: ", ")
+      throw RecurrentError.invalidData("\(message); the model \(path) needs the columns \(list)")
+    }
   }
 
   /// The model's forecasts [N, H] in the target's units for every window of `series` with

@@ -100,7 +100,7 @@ struct Predict: ParsableCommand {
     let (table, series) = try checkpoint.series(csv: csv!)
     let spec = checkpoint.spec
     guard spec.window <= series.count else {
-      throw RecurrentError.invalidArgument(
+      throw RecurrentError.invalidData(
         "\(csv!): the model reads windows of \(spec.window) rows but the file has \(series.count) usable rows; give at least \(spec.window)")
     }
     let values = try checkpoint.forecasts(series, batchSize: batchSize, withTargets: false)

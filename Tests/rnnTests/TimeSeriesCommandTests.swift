@@ -140,15 +140,16 @@ import Testing
     ] {
       #expect(S.exitCode { _ = try S.train(args) } == 64, "\(args)")
     }
-    // predict / evaluate: too few rows for one window (64), an array model given a CSV (64), no model file (74).
+    // predict / evaluate: a CSV too short for the model's window or without its columns is bad data (65, the
+    // checkpoint fixes them, no flag), an array model given a CSV (64), no model file (74).
     let short = dir + "/short.csv"
     try S.write(S.sineCSV(rows: 10), to: short)
-    #expect(S.exitCode { try Predict.parse(["--model", t.model, "--csv", short]).run() } == 64)
-    #expect(S.exitCode { _ = try S.evaluate(["--model", t.model, "--csv", short]) } == 64)
+    #expect(S.exitCode { try Predict.parse(["--model", t.model, "--csv", short]).run() } == 65)
+    #expect(S.exitCode { _ = try S.evaluate(["--model", t.model, "--csv", short]) } == 65)
     #expect(S.exitCode { try Predict.parse(["--model", dir + "/none.safetensors", "--csv", short]).run() } == 74)
     let other = dir + "/other.csv"
     try S.write("time,price\n1,2\n", to: other)
-    #expect(S.exitCode { try Predict.parse(["--model", t.model, "--csv", other]).run() } == 64)
+    #expect(S.exitCode { try Predict.parse(["--model", t.model, "--csv", other]).run() } == 65)
     #expect(S.exitCode { try Predict.parse(["--model", t.model]).run() } == 64)
   }
 }

@@ -95,6 +95,9 @@ public struct TimeSeries: Sendable, Equatable {
     var columns = [Int]()
     for c in featureIndices + [targetIndex] where !columns.contains(c) { columns.append(c) }
     let L = table.rows.count
+    guard L > 0 else {
+      throw RecurrentError.invalidData("\(table.source): no data rows (the file has only a header line)")
+    }
     var values = [[Double?]](repeating: [], count: columns.count)
     for (k, c) in columns.enumerated() {
       values[k] = try (0..<L).map { r -> Double? in
