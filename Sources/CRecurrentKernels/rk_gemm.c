@@ -4,7 +4,8 @@
 // packing routines come from a kernel set chosen per call by the active ISA:
 //   rk_gemm_avx2.c     AVX2+FMA (sgemm 6x16, dgemm 6x8), x86-64 only
 //   rk_gemm_portable.c plain C (sgemm 4x8, dgemm 4x4), any architecture
-// Threads come from the persistent pool in rk_pool.c.
+// Threads come from the persistent pool in rk_pool.c. rk_sgemm_prepacked (op(B) packed once,
+// reused across calls) is in rk_internal_gemm_prepacked.h.
 #include "rk_gemm.h"
 
 #include <stddef.h>
@@ -45,6 +46,7 @@ static const rk_dkernels *rk_dkernels_for(rk_isa isa) {
 #define RK_FN(x) rk_s##x
 #define RK_PUBLIC_NAME rk_sgemm
 #include "rk_internal_gemm_driver.h"
+#include "rk_internal_gemm_prepacked.h"
 #undef RK_T
 #undef RK_KSET
 #undef RK_FN
