@@ -516,10 +516,6 @@ struct FusedSteps {
 
   func forward() {
     let G = self.G
-    // W_hh^T packed once for the T recurrent GEMMs (rk_sgemm would re-pack it every step);
-    // nil (out of memory) makes rk_sgemm_prepacked pack per step, with the same bits.
-    let packedWhh = rk_sgemm_pack_b(1, G, H, whh, H)
-    defer { rk_spacked_b_free(packedWhh) }
     for t in 0..<T {
       let hPrev = hs + t * B * H, hNext = hs + (t + 1) * B * H, g = gates + t * B * G
       var a = UnsafePointer(hPrev)
@@ -530,10 +526,10 @@ struct FusedSteps {
       switch kind {
       case .lstm, .rnn:
         // G[t] += h_{t-1} . W_hh^T  (accumulated into the step's gate slab)     [B, H] x [H, G]
-        rk_sgemm_prepacked(0, 1, B, G, H, 1, a, H, whh, H, packedWhh, 1, g, G)
+        rk_sgemm(0, 1, B, G, H, 1, a, H, whh, H, 1, g, G)
       case .gru:
         // R = h_{t-1} . W_hh^T  (the n block needs it apart: r * (W_hn h + b_hn))
-        rk_sgemm_prepacked(0, 1, B, G, H, 1, a, H, whh, H, packedWhh, 0, recurrent, G)
+        rk_sgemm(0, 1, B, G, H, 1, a, H, whh, H, 0, recurrent, G)
       }
       forEachRun(step: t) { r0, n in
         switch kind {
