@@ -24,17 +24,7 @@ public enum AtomicFile {
   /// (tests use it to fail at the last moment).
   static func write(_ bytes: [UInt8], to url: URL, beforeRename: () throws -> Void) throws {
     let path = url.path
-    guard !path.isEmpty, !url.hasDirectoryPath else {
-      throw RecurrentError.io("cannot save '\(path)': it is a directory, not a file path")
-    }
-    let directory = url.deletingLastPathComponent().path
-    let dir = directory.isEmpty ? "." : directory
-    var template = Array("\(dir)/.\(url.lastPathComponent).tmp-XXXXXX".utf8CString)
-    let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
-    guard fd >= 0 else {
-      throw RecurrentError.io("cannot save '\(path)': cannot create a temporary file in '\(dir)': \(errorText())")
-    }
-    let temporary = template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+    let (fd, temporary, dir) = try createTemporary(next: url)
     var closed = false
     var renamed = false
     defer {
@@ -76,11 +66,9 @@ public enum AtomicFile {
     }
   }
 
-  /// Throws `RecurrentError.io` naming the path unless `write(_:to:)` could create its
-  /// temporary file next to `url` now (the directory exists and is writable): long jobs call
-  /// this before working for hours, so a typo in the output path fails at once. Creates and
-  /// removes one temporary file; `url` itself is not touched.
-  public static func checkWritable(_ url: URL) throws {
+  /// A new unique temporary file `.NAME.tmp-XXXXXX` in `url`'s directory (open, empty):
+  /// its descriptor, its path and the directory.
+  private static func createTemporary(next url: URL) throws -> (fd: Int32, path: String, directory: String) {
     let path = url.path
     guard !path.isEmpty, !url.hasDirectoryPath else {
       throw RecurrentError.io("cannot save '\(path)': it is a directory, not a file path")
@@ -90,10 +78,19 @@ public enum AtomicFile {
     var template = Array("\(dir)/.\(url.lastPathComponent).tmp-XXXXXX".utf8CString)
     let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
     guard fd >= 0 else {
-      throw RecurrentError.io("cannot save '\(path)': cannot create a file in '\(dir)': \(errorText())")
+      throw RecurrentError.io("cannot save '\(path)': cannot create a temporary file in '\(dir)': \(errorText())")
     }
+    return (fd, template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }, dir)
+  }
+
+  /// Throws `RecurrentError.io` naming the path unless `write(_:to:)` could create its
+  /// temporary file next to `url` now (the directory exists and is writable): long jobs call
+  /// this before working for hours, so a typo in the output path fails at once. Creates and
+  /// removes one temporary file; `url` itself is not touched.
+  public static func checkWritable(_ url: URL) throws {
+    let (fd, temporary, _) = try createTemporary(next: url)
     close(fd)
-    template.withUnsafeBufferPointer { _ = unlink($0.baseAddress!) }
+    unlink(temporary)
   }
 
   /// `checkWritable(_:)` for a file path.
