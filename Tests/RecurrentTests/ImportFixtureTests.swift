@@ -18,6 +18,17 @@ import Testing
   }
 
   /// Predicts `name`'s input with `model` and compares with the recorded output.
+  /// A copy of fixture `name` with the same tensors and no `__metadata__`, as a user's own
+  /// export without the converter's layer list would be.
+  static func withoutMetadata(_ name: String) throws -> URL {
+    let file = try SafetensorsFile(contentsOf: IOFixtures.url("\(name).safetensors"))
+    var writer = SafetensorsWriter()
+    for tensor in file.names { try writer.add(tensor, try file.tensor(tensor, as: Float.self)) }
+    let url = try IOFixtures.temporaryDirectory().appendingPathComponent("bare.safetensors")
+    try writer.write(to: url)
+    return url
+  }
+
   static func expectMatches(_ model: Sequential<Float>, _ name: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
     let (x, y) = try io(name)
     let out = try model.predict(x)
@@ -121,11 +132,7 @@ import Testing
   @Test func kerasWithoutMetadataFindsEachLayerByItsShapes() throws {
     // The same tensors without __metadata__: each layer takes the one module that fits, the GRU
     // is recognised by its 3 gate blocks and permuted.
-    let file = try SafetensorsFile(contentsOf: IOFixtures.url("keras_import_stack.safetensors"))
-    var writer = SafetensorsWriter()
-    for name in file.names { try writer.add(name, try file.tensor(name, as: Float.self)) }
-    let url = try IOFixtures.temporaryDirectory().appendingPathComponent("bare.safetensors")
-    try writer.write(to: url)
+    let url = try Self.withoutMetadata("keras_import_stack")
     let model = Sequential<Float>(seed: 3) {
       LSTM(units: 6, returnSequences: true)
       GRU(units: 5, returnSequences: true)
@@ -203,11 +210,7 @@ import Testing
 
   @Test func kerasGRUResetBeforeWithoutMetadataIsKnownByItsBias() throws {
     // Without __metadata__ the bias shape tells the forms apart: [3H] reset-before, [2, 3H] reset-after.
-    let file = try SafetensorsFile(contentsOf: IOFixtures.url("keras_import_gru_reset_before.safetensors"))
-    var writer = SafetensorsWriter()
-    for name in file.names { try writer.add(name, try file.tensor(name, as: Float.self)) }
-    let url = try IOFixtures.temporaryDirectory().appendingPathComponent("bare.safetensors")
-    try writer.write(to: url)
+    let url = try Self.withoutMetadata("keras_import_gru_reset_before")
     let model = try Self.resetBeforeModel()
     #expect(try model.loadKerasWeights(from: url).map(\.module) == ["gru_3", "bidirectional_1", "gru_5", "dense_3"])
     try Self.expectMatches(model, "keras_import_gru_reset_before")
