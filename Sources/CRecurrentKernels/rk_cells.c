@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "rk_cpu.h"
+#include "rk_internal_cells.h"
 #include "rk_internal_pool.h"
 
 /// The calling thread's cap on the ISA (-1: none); see rk_cells_set_thread_isa.
@@ -17,10 +18,11 @@ static _Thread_local int rk_cells_thread_isa = -1;
 void rk_cells_set_thread_isa(int isa) { rk_cells_thread_isa = isa < 0 ? -1 : isa; }
 
 #if defined(__x86_64__)
-void rk_lstm_forward_f32_avx2(long B, long H, float *g, const float *bias, const float *c_prev,
-                              float *c, float *h);
-void rk_lstm_backward_f32_avx2(long B, long H, const float *g, const float *c_prev,
-                               const float *c, const float *dh, float *dc, float *dg, float *db);
+void rk_lstm_forward_f32_avx2(long B, long H, long u0, long u1, float *g, const float *bias,
+                              const float *c_prev, float *c, float *h);
+void rk_lstm_backward_f32_avx2(long B, long H, long u0, long u1, const float *g,
+                               const float *c_prev, const float *c, const float *dh, float *dc,
+                               float *dg, float *db);
 void rk_gru_forward_f32_avx2(long B, long H, float *g, const float *rec, const float *bih,
                              const float *bhh, const float *h_prev, float *hn, float *h);
 void rk_gru_backward_f32_avx2(long B, long H, const float *g, const float *hn,
@@ -51,6 +53,14 @@ static inline int rk_cells_avx2(void) {
 #define RK_CELLS_DISPATCH(call) ((void)0)
 #endif
 
+int rk_cells_use_avx2(void) {
+#if defined(__x86_64__)
+  return rk_cells_avx2();
+#else
+  return 0;
+#endif
+}
+
 // ---- portable activations ----
 
 static inline float rkp_sigmoid(float x) {
@@ -63,13 +73,41 @@ static inline float rkp_tanh(float x) { return tanhf(x); }
 
 // ---- LSTM ----
 
-static void rk_lstm_forward_f32_portable(long B, long H, float *g, const float *bias,
-                                         const float *c_prev, float *c, float *h);
+static void rk_lstm_forward_f32_portable(long B, long H, long u0, long u1, float *g,
+                                         const float *bias, const float *c_prev, float *c,
+                                         float *h);
+static void rk_lstm_backward_f32_portable(long B, long H, long u0, long u1, const float *g,
+                                          const float *c_prev, const float *c, const float *dh,
+                                          float *dc, float *dg, float *db);
+
+void rk_lstm_forward_units_f32(int avx2, long B, long H, long u0, long u1, float *g,
+                               const float *bias, const float *c_prev, float *c, float *h) {
+#if defined(__x86_64__)
+  if (avx2) {
+    rk_lstm_forward_f32_avx2(B, H, u0, u1, g, bias, c_prev, c, h);
+    return;
+  }
+#endif
+  (void)avx2;
+  rk_lstm_forward_f32_portable(B, H, u0, u1, g, bias, c_prev, c, h);
+}
+
+void rk_lstm_backward_units_f32(int avx2, long B, long H, long u0, long u1, const float *g,
+                                const float *c_prev, const float *c, const float *dh, float *dc,
+                                float *dg, float *db) {
+#if defined(__x86_64__)
+  if (avx2) {
+    rk_lstm_backward_f32_avx2(B, H, u0, u1, g, c_prev, c, dh, dc, dg, db);
+    return;
+  }
+#endif
+  (void)avx2;
+  rk_lstm_backward_f32_portable(B, H, u0, u1, g, c_prev, c, dh, dc, dg, db);
+}
 
 void rk_lstm_forward_f32(long B, long H, float *g, const float *bias, const float *c_prev,
                          float *c, float *h) {
-  RK_CELLS_DISPATCH(rk_lstm_forward_f32_avx2(B, H, g, bias, c_prev, c, h));
-  rk_lstm_forward_f32_portable(B, H, g, bias, c_prev, c, h);
+  rk_lstm_forward_units_f32(rk_cells_use_avx2(), B, H, 0, H, g, bias, c_prev, c, h);
 }
 
 // Rows split between the pool's threads. Every row is computed by the same kernel (chosen once,
@@ -87,15 +125,8 @@ static void rk_lstm_forward_task(void *ctx, int tid, int nthreads) {
   const rk_lstm_forward_job *j = ctx;
   const long b0 = j->B * tid / nthreads, b1 = j->B * (tid + 1) / nthreads, H = j->H;
   if (b1 <= b0) return;
-#if defined(__x86_64__)
-  if (j->avx2) {
-    rk_lstm_forward_f32_avx2(b1 - b0, H, j->g + b0 * 4 * H, j->bias, j->c_prev + b0 * H,
-                             j->c + b0 * H, j->h + b0 * H);
-    return;
-  }
-#endif
-  rk_lstm_forward_f32_portable(b1 - b0, H, j->g + b0 * 4 * H, j->bias, j->c_prev + b0 * H,
-                               j->c + b0 * H, j->h + b0 * H);
+  rk_lstm_forward_units_f32(j->avx2, b1 - b0, H, 0, H, j->g + b0 * 4 * H, j->bias,
+                            j->c_prev + b0 * H, j->c + b0 * H, j->h + b0 * H);
 }
 
 /// Below this many units (B * H, ~4.4 ns each with AVX2: 3 sigmoids and 2 tanh) one thread.
@@ -109,11 +140,7 @@ void rk_lstm_forward_f32_mt(long B, long H, float *g, const float *bias, const f
     rk_lstm_forward_f32(B, H, g, bias, c_prev, c, h);
     return;
   }
-#if defined(__x86_64__)
-  const int avx2 = rk_cells_avx2();
-#else
-  const int avx2 = 0;
-#endif
+  const int avx2 = rk_cells_use_avx2();
   rk_lstm_forward_job job = {.B = B, .H = H, .g = g, .bias = bias, .c_prev = c_prev,
                              .c = c, .h = h, .avx2 = avx2};
   // A worker joins only within ~1/8 of the single-thread time (as the GEMM does).
@@ -122,13 +149,14 @@ void rk_lstm_forward_f32_mt(long B, long H, float *g, const float *bias, const f
   rk_pool_run(rk_lstm_forward_task, &job, nt, join_wait_ns);
 }
 
-static void rk_lstm_forward_f32_portable(long B, long H, float *g, const float *bias,
-                                         const float *c_prev, float *c, float *h) {
+static void rk_lstm_forward_f32_portable(long B, long H, long u0, long u1, float *g,
+                                         const float *bias, const float *c_prev, float *c,
+                                         float *h) {
   for (long b = 0; b < B; b++) {
     float *a = g + b * 4 * H;
     const float *cp = c_prev + b * H;
     float *cr = c + b * H, *hr = h + b * H;
-    for (long j = 0; j < H; j++) {
+    for (long j = u0; j < u1; j++) {
       float i = rkp_sigmoid(a[j] + bias[j]);
       float f = rkp_sigmoid(a[H + j] + bias[H + j]);
       float gg = rkp_tanh(a[2 * H + j] + bias[2 * H + j]);
@@ -146,12 +174,17 @@ static void rk_lstm_forward_f32_portable(long B, long H, float *g, const float *
 
 void rk_lstm_backward_f32(long B, long H, const float *g, const float *c_prev, const float *c,
                           const float *dh, float *dc, float *dg, float *db) {
-  RK_CELLS_DISPATCH(rk_lstm_backward_f32_avx2(B, H, g, c_prev, c, dh, dc, dg, db));
+  rk_lstm_backward_units_f32(rk_cells_use_avx2(), B, H, 0, H, g, c_prev, c, dh, dc, dg, db);
+}
+
+static void rk_lstm_backward_f32_portable(long B, long H, long u0, long u1, const float *g,
+                                          const float *c_prev, const float *c, const float *dh,
+                                          float *dc, float *dg, float *db) {
   for (long b = 0; b < B; b++) {
     const float *a = g + b * 4 * H;
     const float *cp = c_prev + b * H, *cr = c + b * H, *dhr = dh + b * H;
     float *dcr = dc + b * H, *da = dg + b * 4 * H;
-    for (long j = 0; j < H; j++) {
+    for (long j = u0; j < u1; j++) {
       float i = a[j], f = a[H + j], gg = a[2 * H + j], o = a[3 * H + j], d = dhr[j];
       float tc = rkp_tanh(cr[j]);
       float dO = d * tc;  // reverses h_t = o tanh(c_t)
@@ -163,7 +196,8 @@ void rk_lstm_backward_f32(long B, long H, const float *g, const float *c_prev, c
       da[3 * H + j] = dO * o * (1.0f - o);
     }
     if (db)
-      for (long j = 0; j < 4 * H; j++) db[j] += da[j];
+      for (long q = 0; q < 4; q++)
+        for (long j = q * H + u0; j < q * H + u1; j++) db[j] += da[j];
   }
 }
 

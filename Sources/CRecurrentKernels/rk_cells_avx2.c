@@ -83,15 +83,18 @@ RK_CELLS_INLINE __m256i rkc_tail_mask(long n) {
 // Exported only to rk_cells.c (declared there); callers must have checked for AVX2 and FMA.
 // The public entry points and their semantics are in include/rk_cells.h.
 
-RK_CELLS_AVX2 void rk_lstm_forward_f32_avx2(long B, long H, float *g, const float *bias,
-                                            const float *c_prev, float *c, float *h) {
+// Units [u0, u1) of every row (the whole row: 0, H). Each unit's arithmetic is the same
+// whatever the range, so splitting rows or units between threads gives the same bits.
+RK_CELLS_AVX2 void rk_lstm_forward_f32_avx2(long B, long H, long u0, long u1, float *g,
+                                            const float *bias, const float *c_prev, float *c,
+                                            float *h) {
   for (long b = 0; b < B; b++) {
     float *a = g + b * 4 * H;
     const float *cp = c_prev + b * H;
     float *cr = c + b * H, *hr = h + b * H;
-    for (long j = 0; j < H; j += 8) {
-      const int tail = H - j < 8;
-      const __m256i m = rkc_tail_mask(H - j);
+    for (long j = u0; j < u1; j += 8) {
+      const int tail = u1 - j < 8;
+      const __m256i m = rkc_tail_mask(u1 - j);
       // a = x W_ih^T + h W_hh^T + (b_ih + b_hh);  i, f, o = σ(.), g = tanh(.)
       __m256 i = rkc_sigmoid(_mm256_add_ps(LD(a + j), LD(bias + j)));
       __m256 f = rkc_sigmoid(_mm256_add_ps(LD(a + H + j), LD(bias + H + j)));
@@ -109,17 +112,18 @@ RK_CELLS_AVX2 void rk_lstm_forward_f32_avx2(long B, long H, float *g, const floa
   }
 }
 
-RK_CELLS_AVX2 void rk_lstm_backward_f32_avx2(long B, long H, const float *g, const float *c_prev,
-                                             const float *c, const float *dh, float *dc,
-                                             float *dg, float *db) {
+// Units [u0, u1) of every row; db's columns are summed over rows in row order either way.
+RK_CELLS_AVX2 void rk_lstm_backward_f32_avx2(long B, long H, long u0, long u1, const float *g,
+                                             const float *c_prev, const float *c, const float *dh,
+                                             float *dc, float *dg, float *db) {
   const __m256 one = _mm256_set1_ps(1.0f);
   for (long b = 0; b < B; b++) {
     const float *a = g + b * 4 * H;
     const float *cp = c_prev + b * H, *cr = c + b * H, *dhr = dh + b * H;
     float *dcr = dc + b * H, *da = dg + b * 4 * H;
-    for (long j = 0; j < H; j += 8) {
-      const int tail = H - j < 8;
-      const __m256i m = rkc_tail_mask(H - j);
+    for (long j = u0; j < u1; j += 8) {
+      const int tail = u1 - j < 8;
+      const __m256i m = rkc_tail_mask(u1 - j);
       __m256 i = LD(a + j), f = LD(a + H + j), gg = LD(a + 2 * H + j), o = LD(a + 3 * H + j);
       __m256 d = LD(dhr + j);
       __m256 tc = rkc_tanh(LD(cr + j));  // recompute tanh(c_t)

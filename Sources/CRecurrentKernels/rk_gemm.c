@@ -47,6 +47,22 @@ static const rk_dkernels *rk_dkernels_for(rk_isa isa) {
 #define RK_PUBLIC_NAME rk_sgemm
 #include "rk_internal_gemm_driver.h"
 #include "rk_internal_gemm_prepacked.h"
+
+// The pieces of rk_sgemm that fused loops (rk_lstm_sequence.c) reuse; see rk_internal_gemm.h.
+const rk_skernels *rk_sgemm_kernels(void) { return rk_skernels_for(rk_active_isa()); }
+
+int rk_sgemm_is_blocked(long M, long N, long K) {
+  return M > 1 && N > 1 && K > 0 && M * N * K > RK_GEMM_SMALL_MAX;
+}
+
+long rk_sgemm_kc(const rk_skernels *ks, long K) { return rk_skc_block(ks, K); }
+
+long rk_sgemm_mc(const rk_skernels *ks, long M) { return rk_sbalanced_block(M, ks->mc, ks->mr); }
+
+void rk_sgemm_macro(const rk_skernels *ks, long mc, long nc, long kc, const float *Ap,
+                    const float *Bp, float *C, long ldc, float alpha, float beta) {
+  rk_smacro_kernel(ks, mc, nc, kc, Ap, Bp, C, ldc, alpha, beta);
+}
 #undef RK_T
 #undef RK_KSET
 #undef RK_FN

@@ -51,4 +51,19 @@ extern const rk_skernels rk_skernels_avx2;
 extern const rk_dkernels rk_dkernels_avx2;
 #endif
 
+// rk_sgemm's pieces, for fused loops that run its micro-kernel calls themselves (rk_gemm.c).
+// Running the same calls in the same K-block order gives rk_sgemm's bits for any split of C.
+
+/// The float kernel set rk_sgemm uses now (by rk_active_isa()).
+const rk_skernels *rk_sgemm_kernels(void);
+/// 1 if rk_sgemm runs M x N x K through packing and the micro-kernel (not the matrix-vector
+/// or plain-loop paths).
+int rk_sgemm_is_blocked(long M, long N, long K);
+/// rk_sgemm's K block size for K, and its M block size (a multiple of MR) for M rows.
+long rk_sgemm_kc(const rk_skernels *ks, long K);
+long rk_sgemm_mc(const rk_skernels *ks, long M);
+/// The macro-kernel: C[mc x nc] = alpha * Ap * Bp + beta * C over one packed kc block.
+void rk_sgemm_macro(const rk_skernels *ks, long mc, long nc, long kc, const float *Ap,
+                    const float *Bp, float *C, long ldc, float alpha, float beta);
+
 #endif

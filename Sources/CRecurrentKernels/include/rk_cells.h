@@ -44,6 +44,30 @@ void rk_lstm_forward_f32_mt(long B, long H, float *g, const float *bias, const f
 void rk_lstm_backward_f32(long B, long H, const float *g, const float *c_prev, const float *c,
                           const float *dh, float *dc, float *dg, float *db);
 
+/// The whole LSTM forward time loop (no masks): for t in 0..<T,
+///   gates[t] += h_{t-1} W_hh^T, then rk_lstm_forward_f32 on it (c_t, h_t)
+///   gates [T*B, 4H]  in: x W_ih^T per step (time-major, no biases); out: activated gates
+///   bias [4H] b_ih + b_hh;  whh [4H, H] (rows i | f | g | o)
+///   hs, cs [(T+1)*B, H]  slot 0: the initial state (in); slots 1...T: h_t, c_t (out)
+/// One parallel region for all T steps (each thread owns a range of hidden units, one barrier
+/// per step). The same bits as the step-by-step loop (rk_sgemm(0, 1, B, 4H, H, 1, h_{t-1}, H,
+/// whh, H, 1, gates[t], 4H) then rk_lstm_forward_f32) for any number of threads.
+/// Returns 0; 1 if the shape is one rk_sgemm does not block (B == 1, tiny): nothing was written,
+/// run the step loop; -1 if scratch memory ran out: nothing was written.
+int rk_lstm_forward_sequence_f32(long T, long B, long H, float *gates, const float *bias,
+                                 const float *whh, float *hs, float *cs);
+
+/// The whole LSTM backward time loop (reverses rk_lstm_forward_sequence_f32): for t = T-1...0,
+///   rk_lstm_backward_f32 on step t, then dh_{t-1} += dG[t] W_hh
+///   gates [T*B, 4H], cs [(T+1)*B, H] as the forward left them; whh [4H, H]
+///   dHs [T*B, H]  slot t: dL/dh_{t+1} from above (in); completed in place by the recurrence
+///   dh0 [B, H]    += dL/dh_0;  dc [B, H]  in dL/dc_T, out dL/dc_0
+///   dG [T*B, 4H]  out: dL/d(pre-activations);  db [4H] += their column sums (not NULL)
+/// The same bits as the step-by-step loop for any number of threads; returns as the forward.
+int rk_lstm_backward_sequence_f32(long T, long B, long H, const float *gates, const float *cs,
+                                  const float *whh, float *dHs, float *dh0, float *dc, float *dG,
+                                  float *db);
+
 // ---- GRU (reset-after) ----
 
 /// One GRU step forward.

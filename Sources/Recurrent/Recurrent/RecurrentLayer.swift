@@ -516,6 +516,11 @@ struct FusedSteps {
 
   func forward() {
     let G = self.G
+    if case .lstm = kind, recurrentMask == nil, stepIsPartial == nil,
+      rk_lstm_forward_sequence_f32(T, B, H, gates, biasSum!, whh, hs, cs!) == 0
+    {
+      return  // the whole loop as one parallel region (the same bits as the loop below)
+    }
     for t in 0..<T {
       let hPrev = hs + t * B * H, hNext = hs + (t + 1) * B * H, g = gates + t * B * G
       var a = UnsafePointer(hPrev)
@@ -562,6 +567,11 @@ struct FusedSteps {
     dbh: UnsafeMutablePointer<Float>?
   ) {
     let G = self.G
+    if case .lstm = kind, recurrentMask == nil, stepIsPartial == nil,
+      rk_lstm_backward_sequence_f32(T, B, H, gates, cs!, whh, dHs, dh0, dc!, dGx, dbx) == 0
+    {
+      return  // the whole loop as one parallel region (the same bits as the loop below)
+    }
     for t in stride(from: T - 1, through: 0, by: -1) {
       let dhPrev = t > 0 ? dHs + (t - 1) * B * H : dh0
       let g = UnsafePointer(gates + t * B * G), dh = UnsafePointer(dHs + t * B * H)

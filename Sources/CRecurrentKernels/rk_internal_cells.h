@@ -1,0 +1,19 @@
+// Private: the LSTM step kernels on a range of hidden units, for the fused sequence loops
+// (rk_lstm_sequence.c). Semantics as rk_lstm_forward_f32 / rk_lstm_backward_f32
+// (include/rk_cells.h), restricted to units [u0, u1) of each of the B rows (gate columns
+// q * H + [u0, u1), q = i, f, g, o). Every unit's arithmetic is independent of the range, and db
+// sums each column over rows in row order, so any split of the units gives the same bits.
+#ifndef RK_INTERNAL_CELLS_H
+#define RK_INTERNAL_CELLS_H
+
+/// 1 if the cell kernels run AVX2+FMA on this thread now (rk_active_isa and the thread's cap).
+int rk_cells_use_avx2(void);
+
+/// avx2 != 0: the AVX2+FMA kernel (the caller checked with rk_cells_use_avx2); 0: portable.
+void rk_lstm_forward_units_f32(int avx2, long B, long H, long u0, long u1, float *g,
+                               const float *bias, const float *c_prev, float *c, float *h);
+void rk_lstm_backward_units_f32(int avx2, long B, long H, long u0, long u1, const float *g,
+                                const float *c_prev, const float *c, const float *dh, float *dc,
+                                float *dg, float *db);
+
+#endif

@@ -1,0 +1,211 @@
+// The LSTM time loops, forward and backward, each as one parallel region (semantics:
+// include/rk_cells.h). Per step the step-by-step driver ran two thread hand-offs (the step GEMM,
+// then the gate kernel) on the whole [B, 4H] slab; here every thread owns a range of hidden
+// units [u0, u1) (whole 16-column micro-panels) for all T steps:
+//
+//   forward, step t:   G[t][:, q*H + u] += h_{t-1} . W_hh[q*H + u, :]^T   (q = i, f, g, o)
+//                      gate kernel on units u of every row  -> c_t[:, u], h_t[:, u]
+//                      barrier (step t + 1 reads all of h_t)
+//   backward, step t:  gate backward on units u              -> dG[t][:, q*H + u], dc[:, u]
+//                      barrier (the GEMM reads all of dG[t])
+//                      dh_{t-1}[:, u] += dG[t] . W_hh[:, u]
+//                      (step t - 1 reads only dh_{t-1}[:, u], which this thread wrote)
+//
+// so one barrier per step instead of two fork/joins, and the thread's slice of W_hh is packed
+// into micro-panels once, not at every step. The GEMM pieces are rk_sgemm's (rk_sgemm_macro over
+// the same K blocks in the same order), and the gate kernels compute each unit independently, so
+// the bits equal the step-by-step driver's (rk_sgemm + rk_lstm_forward_f32 / _backward_f32) for
+// any number of threads.
+#include <stdatomic.h>
+
+#include "rk_cells.h"
+#include "rk_cpu.h"
+#include "rk_internal_cells.h"
+#include "rk_internal_gemm.h"
+#include "rk_internal_pool.h"
+
+/// Largest slice of packed W_hh a thread keeps (floats): 4 MiB. Beyond it (H > ~1000 on two
+/// threads) the panels are packed per step into an L1-sized buffer, as rk_sgemm does.
+#define RK_SEQ_MAX_PACKED (1L << 20)
+
+typedef struct {
+  const rk_skernels *ks;
+  int avx2;
+  long T, B, H;
+  long kc_max, mc_max;
+  const float *whh;  // [4H, H]
+  // forward
+  float *gates;       // [T*B, 4H]
+  const float *bias;  // [4H]
+  float *hs, *cs;     // [(T+1)*B, H]
+  // backward
+  const float *g;    // [T*B, 4H] activated gates
+  const float *ccs;  // [(T+1)*B, H]
+  float *dHs, *dh0, *dc, *dG, *db;
+  _Atomic int failed;
+} rk_lstm_seq_job;
+
+/// This thread's units [u0, u1) and their padded width (whole micro-panels).
+static void rk_seq_units(const rk_lstm_seq_job *jb, int tid, int n, long *u0, long *u1,
+                         long *wpad) {
+  const long nr = jb->ks->nr, panels = (jb->H + nr - 1) / nr;
+  const long p0 = panels * tid / n, p1 = panels * (tid + 1) / n;
+  *u0 = p0 * nr;
+  *u1 = p1 * nr < jb->H ? p1 * nr : jb->H;
+  *wpad = (p1 - p0) * nr;
+}
+
+/// Claims the thread's scratch; every member learns whether anyone failed (before any write).
+static int rk_seq_scratch(rk_lstm_seq_job *jb, int n, long wpad, float **Ap, float **Bp,
+                          int *prepacked) {
+  const long mc_pad = (jb->mc_max + jb->ks->mr - 1) / jb->ks->mr * jb->ks->mr;
+  *prepacked = 4 * wpad * jb->H <= RK_SEQ_MAX_PACKED;
+  const long bfloats = *prepacked ? 4 * wpad * jb->H : jb->ks->nr * jb->kc_max;
+  *Ap = rk_scratch(0, (size_t)(mc_pad * jb->kc_max + RK_PACK_SLACK) * sizeof(float));
+  *Bp = rk_scratch(1, (size_t)(bfloats + RK_PACK_SLACK) * sizeof(float));
+  if (!*Ap || !*Bp) atomic_store(&jb->failed, 1);
+  rk_pool_barrier(n);
+  return atomic_load(&jb->failed) ? -1 : 0;
+}
+
+// ---- forward ----
+
+/// Packed W_hh slice, forward operand op(B) = W_hh^T [H, 4H] restricted to the thread's gate
+/// columns: K block pc at Bp + pc * 4 * wpad, gate q at + q * wpad * kc, panel j at + j * kc.
+static void rk_seq_forward_task(void *ctx, int tid, int n) {
+  rk_lstm_seq_job *jb = ctx;
+  const rk_skernels *ks = jb->ks;
+  const long T = jb->T, B = jb->B, H = jb->H, G = 4 * H, nr = ks->nr;
+  long u0, u1, wpad;
+  rk_seq_units(jb, tid, n, &u0, &u1, &wpad);
+  const long w = u1 - u0;
+  float *Ap, *Bp;
+  int prepacked;
+  if (rk_seq_scratch(jb, n, wpad, &Ap, &Bp, &prepacked) != 0) return;
+  if (prepacked && w > 0)
+    for (long pc = 0; pc < H; pc += jb->kc_max) {
+      const long kc = H - pc < jb->kc_max ? H - pc : jb->kc_max;
+      for (int q = 0; q < 4; q++)
+        ks->pack_b(1, kc, w, jb->whh + (q * H + u0) * H + pc, H, Bp + pc * 4 * wpad + q * wpad * kc);
+    }
+  for (long t = 0; t < T; t++) {
+    const float *hPrev = jb->hs + t * B * H;
+    float *g = jb->gates + t * B * G;
+    if (w > 0) {
+      // G[t][:, q*H + u] += h_{t-1} . W_hh^T[:, q*H + u]   (rk_sgemm(0, 1, B, 4H, H, 1, ...))
+      for (long pc = 0; pc < H; pc += jb->kc_max) {
+        const long kc = H - pc < jb->kc_max ? H - pc : jb->kc_max;
+        for (long ic = 0; ic < B; ic += jb->mc_max) {
+          const long mc = B - ic < jb->mc_max ? B - ic : jb->mc_max;
+          ks->pack_a(0, mc, kc, hPrev + ic * H + pc, H, Ap);
+          for (int q = 0; q < 4; q++) {
+            float *C = g + ic * G + q * H + u0;
+            if (prepacked) {
+              rk_sgemm_macro(ks, mc, w, kc, Ap, Bp + pc * 4 * wpad + q * wpad * kc, C, G, 1, 1);
+              continue;
+            }
+            for (long jr = 0; jr < w; jr += nr) {
+              const long nn = w - jr < nr ? w - jr : nr;
+              ks->pack_b(1, kc, nn, jb->whh + (q * H + u0 + jr) * H + pc, H, Bp);
+              rk_sgemm_macro(ks, mc, nn, kc, Ap, Bp, C + jr, G, 1, 1);
+            }
+          }
+        }
+      }
+      // c_t, h_t on our units (adds the biases, activates the gates in place)
+      rk_lstm_forward_units_f32(jb->avx2, B, H, u0, u1, g, jb->bias, jb->cs + t * B * H,
+                                jb->cs + (t + 1) * B * H, jb->hs + (t + 1) * B * H);
+    }
+    rk_pool_barrier(n);  // h_t complete before step t + 1 packs it
+  }
+}
+
+/// Runs `task` on the pool (or inline) for a job whose per-step work is B x 4H x H.
+static int rk_seq_run(rk_task_fn task, rk_lstm_seq_job *jb) {
+  const long panels = (jb->H + jb->ks->nr - 1) / jb->ks->nr;
+  int nt = rk_get_num_threads();
+  if (nt > panels) nt = (int)panels;
+  // A worker joins only within ~1/8 of one thread's time for the whole loop, at most 1 ms.
+  long join_wait_ns = jb->T * jb->B * 4 * jb->H * jb->H / 45 / 8;
+  if (join_wait_ns > 1000000L) join_wait_ns = 1000000L;
+  if (nt <= 1)
+    task(jb, 0, 1);
+  else
+    rk_pool_run(task, jb, nt, join_wait_ns);
+  return atomic_load(&jb->failed) ? -1 : 0;
+}
+
+int rk_lstm_forward_sequence_f32(long T, long B, long H, float *gates, const float *bias,
+                                 const float *whh, float *hs, float *cs) {
+  if (T <= 0) return 0;
+  if (!rk_sgemm_is_blocked(B, 4 * H, H)) return 1;
+  const rk_skernels *ks = rk_sgemm_kernels();
+  rk_lstm_seq_job jb = {.ks = ks, .avx2 = rk_cells_use_avx2(), .T = T, .B = B, .H = H,
+                        .kc_max = rk_sgemm_kc(ks, H), .mc_max = rk_sgemm_mc(ks, B), .whh = whh,
+                        .gates = gates, .bias = bias, .hs = hs, .cs = cs};
+  return rk_seq_run(rk_seq_forward_task, &jb);
+}
+
+// ---- backward ----
+
+/// Packed W_hh slice, backward operand op(B) = W_hh [4H, H] restricted to the thread's columns
+/// u: K block pc (rows of W_hh) at Bp + pc * wpad, panel j at + j * kc.
+static void rk_seq_backward_task(void *ctx, int tid, int n) {
+  rk_lstm_seq_job *jb = ctx;
+  const rk_skernels *ks = jb->ks;
+  const long T = jb->T, B = jb->B, H = jb->H, G = 4 * H, nr = ks->nr;
+  long u0, u1, wpad;
+  rk_seq_units(jb, tid, n, &u0, &u1, &wpad);
+  const long w = u1 - u0;
+  float *Ap, *Bp;
+  int prepacked;
+  if (rk_seq_scratch(jb, n, wpad, &Ap, &Bp, &prepacked) != 0) return;
+  if (prepacked && w > 0)
+    for (long pc = 0; pc < G; pc += jb->kc_max) {
+      const long kc = G - pc < jb->kc_max ? G - pc : jb->kc_max;
+      ks->pack_b(0, kc, w, jb->whh + pc * H + u0, H, Bp + pc * wpad);
+    }
+  for (long t = T - 1; t >= 0; t--) {
+    const float *dG = jb->dG + t * B * G;
+    float *dhPrev = t > 0 ? jb->dHs + (t - 1) * B * H : jb->dh0;
+    // reverses the gate kernel on our units: dG[t][:, q*H + u], dc[:, u], db[q*H + u]
+    if (w > 0)
+      rk_lstm_backward_units_f32(jb->avx2, B, H, u0, u1, jb->g + t * B * G, jb->ccs + t * B * H,
+                                 jb->ccs + (t + 1) * B * H, jb->dHs + t * B * H, jb->dc,
+                                 jb->dG + t * B * G, jb->db);
+    rk_pool_barrier(n);  // dG[t] complete before anyone multiplies it
+    if (w == 0) continue;
+    // reverses G[t] += h_{t-1} . W_hh^T:  dh_{t-1}[:, u] += dG[t] . W_hh[:, u]
+    // (rk_sgemm(0, 0, B, H, 4H, 1, dG, 4H, W_hh, H, 1, dh_{t-1}, H))
+    for (long pc = 0; pc < G; pc += jb->kc_max) {
+      const long kc = G - pc < jb->kc_max ? G - pc : jb->kc_max;
+      for (long ic = 0; ic < B; ic += jb->mc_max) {
+        const long mc = B - ic < jb->mc_max ? B - ic : jb->mc_max;
+        ks->pack_a(0, mc, kc, dG + ic * G + pc, G, Ap);
+        float *C = dhPrev + ic * H + u0;
+        if (prepacked) {
+          rk_sgemm_macro(ks, mc, w, kc, Ap, Bp + pc * wpad, C, H, 1, 1);
+          continue;
+        }
+        for (long jr = 0; jr < w; jr += nr) {
+          const long nn = w - jr < nr ? w - jr : nr;
+          ks->pack_b(0, kc, nn, jb->whh + pc * H + u0 + jr, H, Bp);
+          rk_sgemm_macro(ks, mc, nn, kc, Ap, Bp, C + jr, H, 1, 1);
+        }
+      }
+    }
+  }
+}
+
+int rk_lstm_backward_sequence_f32(long T, long B, long H, const float *gates, const float *cs,
+                                  const float *whh, float *dHs, float *dh0, float *dc, float *dG,
+                                  float *db) {
+  if (T <= 0) return 0;
+  if (!rk_sgemm_is_blocked(B, H, 4 * H)) return 1;
+  const rk_skernels *ks = rk_sgemm_kernels();
+  rk_lstm_seq_job jb = {.ks = ks, .avx2 = rk_cells_use_avx2(), .T = T, .B = B, .H = H,
+                        .kc_max = rk_sgemm_kc(ks, 4 * H), .mc_max = rk_sgemm_mc(ks, B),
+                        .whh = whh, .g = gates, .ccs = cs, .dHs = dHs, .dh0 = dh0, .dc = dc,
+                        .dG = dG, .db = db};
+  return rk_seq_run(rk_seq_backward_task, &jb);
+}

@@ -1,0 +1,127 @@
+import CRecurrentKernels
+import Foundation
+@testable import Recurrent
+import RecurrentTestSupport
+import Testing
+
+/// The fused LSTM time loops (rk_lstm_forward_sequence_f32 / rk_lstm_backward_sequence_f32: one
+/// parallel region, each thread owning a range of hidden units) against the step-by-step loop
+/// they replace (rk_sgemm + rk_lstm_forward_f32 / rk_lstm_backward_f32 per step): the same bits,
+/// for 1, 2 and 3 threads, on both cell instruction sets, on shapes that exercise partial
+/// micro-panels (H % 16 != 0), several K blocks (H > 256; 4H > 256 backward), several M blocks
+/// (B > 144) and partial row tiles (B % 6 != 0).
+@Suite(.serialized) struct LSTMSequenceKernelTests {
+  typealias Buf = CellKernelTests.Buf
+  static let shapes = [(32, 5, 128), (7, 4, 40), (150, 3, 64), (5, 3, 300), (2, 6, 16), (13, 4, 5)]  // (B, T, H)
+
+  static func bits(_ bufs: Buf...) -> [UInt32] { bufs.flatMap { $0.array.map(\.bitPattern) } }
+
+  struct Inputs {
+    let B: Int, T: Int, H: Int
+    let x: [Float], bias: Buf, whh: Buf, h0: [Float], c0: [Float]
+    init(B: Int, T: Int, H: Int) {
+      self.B = B
+      self.T = T
+      self.H = H
+      var rng = SeededGenerator(seed: UInt64(B * 1_000 + T * 100 + H))
+      x = CellKernelTests.random(T * B * 4 * H, &rng)
+      bias = Buf(CellKernelTests.random(4 * H, &rng, scale: 0.5))
+      whh = Buf(CellKernelTests.random(4 * H * H, &rng, scale: 1 / Double(H).squareRoot()))
+      h0 = CellKernelTests.random(B * H, &rng)
+      c0 = CellKernelTests.random(B * H, &rng)
+    }
+
+    /// Fresh forward buffers: gates (x W_ih^T), hs and cs with the initial state in slot 0.
+    func buffers() -> (gates: Buf, hs: Buf, cs: Buf) {
+      let n = (T + 1) * B * H
+      return (Buf(x), Buf(h0 + [Float](repeating: 0, count: n - B * H)), Buf(c0 + [Float](repeating: 0, count: n - B * H)))
+    }
+
+    /// The step loop FusedSteps ran before the fused region.
+    func stepForward() -> (gates: Buf, hs: Buf, cs: Buf) {
+      let (g, hs, cs) = buffers()
+      let G = 4 * H
+      for t in 0..<T {
+        rk_sgemm(0, 1, B, G, H, 1, hs.p + t * B * H, H, whh.c, H, 1, g.p + t * B * G, G)
+        rk_lstm_forward_f32(B, H, g.p + t * B * G, bias.c, cs.p + t * B * H, cs.p + (t + 1) * B * H, hs.p + (t + 1) * B * H)
+      }
+      return (g, hs, cs)
+    }
+  }
+
+  static func withThreads(_ threads: Int, _ body: () -> Void) {
+    let saved = ComputeSettings.threadCount
+    defer { ComputeSettings.threadCount = saved }
+    ComputeSettings.threadCount = threads
+    body()
+  }
+
+  @Test func forwardGivesTheStepLoopsBitsForAnyThreadCount() {
+    CellKernelTests.onEveryISA { isa in
+      for (B, T, H) in Self.shapes {
+        let input = Inputs(B: B, T: T, H: H)
+        let want = input.stepForward()
+        for threads in [1, 2, 3] {
+          Self.withThreads(threads) {
+            let (g, hs, cs) = input.buffers()
+            let status = rk_lstm_forward_sequence_f32(T, B, H, g.p, input.bias.c, input.whh.c, hs.p, cs.p)
+            #expect(status == 0, "\(isa) B\(B) T\(T) H\(H) threads \(threads): status \(status)")
+            #expect(
+              Self.bits(g, hs, cs) == Self.bits(want.gates, want.hs, want.cs),
+              "\(isa) B\(B) T\(T) H\(H) threads \(threads)")
+          }
+        }
+      }
+    }
+  }
+
+  @Test func backwardGivesTheStepLoopsBitsForAnyThreadCount() {
+    CellKernelTests.onEveryISA { isa in
+      for (B, T, H) in Self.shapes {
+        let input = Inputs(B: B, T: T, H: H)
+        let fwd = input.stepForward()
+        let G = 4 * H
+        var rng = SeededGenerator(seed: UInt64(7 + B + H))
+        let dY = CellKernelTests.random(T * B * H, &rng), dcT = CellKernelTests.random(B * H, &rng)
+        let db0 = CellKernelTests.random(G, &rng)
+        func fresh() -> (dHs: Buf, dh0: Buf, dc: Buf, dG: Buf, db: Buf) {
+          (Buf(dY), Buf(zeros: B * H), Buf(dcT), Buf(zeros: T * B * G), Buf(db0))
+        }
+        // The step loop FusedSteps.backward ran before the fused region.
+        let want = fresh()
+        for t in stride(from: T - 1, through: 0, by: -1) {
+          let dhPrev = t > 0 ? want.dHs.p + (t - 1) * B * H : want.dh0.p
+          rk_lstm_backward_f32(
+            B, H, fwd.gates.c + t * B * G, fwd.cs.c + t * B * H, fwd.cs.c + (t + 1) * B * H, want.dHs.c + t * B * H,
+            want.dc.p, want.dG.p + t * B * G, want.db.p)
+          rk_sgemm(0, 0, B, H, G, 1, want.dG.c + t * B * G, G, input.whh.c, H, 1, dhPrev, H)
+        }
+        for threads in [1, 2, 3] {
+          Self.withThreads(threads) {
+            let got = fresh()
+            let status = rk_lstm_backward_sequence_f32(
+              T, B, H, fwd.gates.c, fwd.cs.c, input.whh.c, got.dHs.p, got.dh0.p, got.dc.p, got.dG.p, got.db.p)
+            #expect(status == 0, "\(isa) B\(B) T\(T) H\(H) threads \(threads): status \(status)")
+            #expect(
+              Self.bits(got.dHs, got.dh0, got.dc, got.dG, got.db) == Self.bits(want.dHs, want.dh0, want.dc, want.dG, want.db),
+              "\(isa) backward B\(B) T\(T) H\(H) threads \(threads)")
+          }
+        }
+      }
+    }
+  }
+
+  @Test func shapesTheGEMMDoesNotBlockAreLeftToTheStepLoop() {
+    // B == 1 (rk_sgemm's matrix-vector path) and tiny products: status 1, nothing written.
+    for (B, T, H) in [(1, 3, 64), (2, 2, 4)] {
+      let input = Inputs(B: B, T: T, H: H)
+      let (g, hs, cs) = input.buffers()
+      let before = Self.bits(g, hs, cs)
+      #expect(rk_lstm_forward_sequence_f32(T, B, H, g.p, input.bias.c, input.whh.c, hs.p, cs.p) == 1)
+      #expect(Self.bits(g, hs, cs) == before, "forward B\(B) H\(H) wrote")
+      let dHs = Buf(zeros: T * B * H), dh0 = Buf(zeros: B * H), dc = Buf(zeros: B * H)
+      let dG = Buf(zeros: T * B * 4 * H), db = Buf(zeros: 4 * H)
+      #expect(rk_lstm_backward_sequence_f32(T, B, H, g.c, cs.c, input.whh.c, dHs.p, dh0.p, dc.p, dG.p, db.p) == 1)
+    }
+  }
+}
