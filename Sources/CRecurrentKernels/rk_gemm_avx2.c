@@ -140,7 +140,93 @@ RK_AVX2 static void rk_kernel_avx2_s6x16(long kc, const float *a, const float *b
   RK_S_ROW(3, c30, c31);
   RK_S_ROW(4, c40, c41);
   RK_S_ROW(5, c50, c51);
+}
+
+// C[4 x 16] = alpha * A[4 x kc] * B[kc x 16] + beta * C; a: kc x 4 packed, b: kc x 16 packed
+// (the 6x16 kernel's B panels). 8 accumulators, 8 FMAs per 6 loads: for row counts that 6-row
+// tiles would pad (B = 32 pads to 36, 4-row tiles do not). Each element of C is summed over k in
+// the same order with the same FMAs as in the 6x16 kernel, so the bits are the same.
+RK_AVX2 static void rk_kernel_avx2_s4x16(long kc, const float *a, const float *b, float *c,
+                                         long ldc, float alpha, float beta) {
+  __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps();
+  __m256 c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
+  __m256 c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps();
+  __m256 c30 = _mm256_setzero_ps(), c31 = _mm256_setzero_ps();
+  for (int i = 0; i < 4; i++) {
+    _mm_prefetch((const char *)(c + i * ldc), _MM_HINT_T0);
+    _mm_prefetch((const char *)(c + i * ldc + 15), _MM_HINT_T0);
+  }
+#define RK_S4_STEP(P)                                                                  \
+  do {                                                                                 \
+    __m256 b0 = _mm256_load_ps(b + (P) * 16), b1 = _mm256_load_ps(b + (P) * 16 + 8);  \
+    __m256 av;                                                                         \
+    av = _mm256_broadcast_ss(a + (P) * 4 + 0);                                         \
+    c00 = _mm256_fmadd_ps(av, b0, c00); c01 = _mm256_fmadd_ps(av, b1, c01);            \
+    av = _mm256_broadcast_ss(a + (P) * 4 + 1);                                         \
+    c10 = _mm256_fmadd_ps(av, b0, c10); c11 = _mm256_fmadd_ps(av, b1, c11);            \
+    av = _mm256_broadcast_ss(a + (P) * 4 + 2);                                         \
+    c20 = _mm256_fmadd_ps(av, b0, c20); c21 = _mm256_fmadd_ps(av, b1, c21);            \
+    av = _mm256_broadcast_ss(a + (P) * 4 + 3);                                         \
+    c30 = _mm256_fmadd_ps(av, b0, c30); c31 = _mm256_fmadd_ps(av, b1, c31);            \
+  } while (0)
+  long p = 0;
+  for (; p + 4 <= kc; p += 4) {
+    _mm_prefetch((const char *)(b + 16 * 16), _MM_HINT_T0);
+    _mm_prefetch((const char *)(b + 16 * 16 + 32), _MM_HINT_T0);
+    RK_S4_STEP(0);
+    RK_S4_STEP(1);
+    RK_S4_STEP(2);
+    RK_S4_STEP(3);
+    a += 16;
+    b += 64;
+  }
+  for (; p < kc; p++) {
+    RK_S4_STEP(0);
+    a += 4;
+    b += 16;
+  }
+#undef RK_S4_STEP
+  __m256 va = _mm256_set1_ps(alpha);
+  RK_S_ROW(0, c00, c01);
+  RK_S_ROW(1, c10, c11);
+  RK_S_ROW(2, c20, c21);
+  RK_S_ROW(3, c30, c31);
+}
 #undef RK_S_ROW
+
+// Packs op(A)[mc x kc] into 4-row micro-panels.
+RK_AVX2 static void rk_pack_a_avx2_s4(int transA, long mc, long kc, const float *A, long lda,
+                                      float *out) {
+  long i = 0;
+  for (; i + 4 <= mc; i += 4, out += 4 * kc) {
+    if (!transA) {
+      // Rows i..i+3 are contiguous in p: transpose 8 p at a time, keep 4 lanes of each column.
+      const float *r = A + i * lda;
+      long p = 0;
+      for (; p + 8 <= kc; p += 8) {
+        __m256 x0 = _mm256_loadu_ps(r + p), x1 = _mm256_loadu_ps(r + lda + p);
+        __m256 x2 = _mm256_loadu_ps(r + 2 * lda + p), x3 = _mm256_loadu_ps(r + 3 * lda + p);
+        __m256 x4 = _mm256_setzero_ps(), x5 = _mm256_setzero_ps();
+        __m256 x6 = _mm256_setzero_ps(), x7 = _mm256_setzero_ps();
+        RK_TRANSPOSE8_PS(x0, x1, x2, x3, x4, x5, x6, x7);
+        float *o = out + p * 4;
+        _mm_storeu_ps(o, _mm256_castps256_ps128(x0));
+        _mm_storeu_ps(o + 4, _mm256_castps256_ps128(x1));
+        _mm_storeu_ps(o + 8, _mm256_castps256_ps128(x2));
+        _mm_storeu_ps(o + 12, _mm256_castps256_ps128(x3));
+        _mm_storeu_ps(o + 16, _mm256_castps256_ps128(x4));
+        _mm_storeu_ps(o + 20, _mm256_castps256_ps128(x5));
+        _mm_storeu_ps(o + 24, _mm256_castps256_ps128(x6));
+        _mm_storeu_ps(o + 28, _mm256_castps256_ps128(x7));
+      }
+      for (; p < kc; p++)
+        for (int k = 0; k < 4; k++) out[p * 4 + k] = r[k * lda + p];
+    } else {
+      const float *s = A + i;
+      for (long p = 0; p < kc; p++) _mm_storeu_ps(out + p * 4, _mm_loadu_ps(s + p * lda));
+    }
+  }
+  if (i < mc) rk_pack_a_panel_s(transA, mc - i, kc, transA ? A + i : A + i * lda, lda, out, 4);
 }
 
 // Packs op(A)[mc x kc] into 6-row micro-panels.
@@ -389,6 +475,18 @@ const rk_skernels rk_skernels_avx2 = {
     .mr = RK_S_MR, .nr = RK_S_NR, .mc = RK_S_MC, .kc = RK_S_KC, .nc = RK_S_NC,
     .kernel = rk_kernel_avx2_s6x16,
     .pack_a = rk_pack_a_avx2_s,
+    .pack_b = rk_pack_b_avx2_s,
+    .dots = rk_gemv_avx2_s_dots,
+    .axpys = rk_gemv_avx2_s_axpys,
+};
+
+// The 4x16 variant: the same B panels, blocking and bits; rk_lstm_sequence.c picks it when
+// 6-row tiles would pad the rows by more than 5%.
+const rk_skernels rk_skernels_avx2_4x16 = {
+    .name = "avx2+fma 4x16",
+    .mr = 4, .nr = RK_S_NR, .mc = RK_S_MC, .kc = RK_S_KC, .nc = RK_S_NC,
+    .kernel = rk_kernel_avx2_s4x16,
+    .pack_a = rk_pack_a_avx2_s4,
     .pack_b = rk_pack_b_avx2_s,
     .dots = rk_gemv_avx2_s_dots,
     .axpys = rk_gemv_avx2_s_axpys,

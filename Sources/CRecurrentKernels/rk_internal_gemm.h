@@ -49,6 +49,7 @@ extern const rk_dkernels rk_dkernels_portable;
 #if defined(__x86_64__)
 extern const rk_skernels rk_skernels_avx2;
 extern const rk_dkernels rk_dkernels_avx2;
+extern const rk_skernels rk_skernels_avx2_4x16;
 #endif
 
 // rk_sgemm's pieces, for fused loops that run its micro-kernel calls themselves (rk_gemm.c).

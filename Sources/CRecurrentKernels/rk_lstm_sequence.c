@@ -28,6 +28,23 @@
 /// threads) the panels are packed per step into an L1-sized buffer, as rk_sgemm does.
 #define RK_SEQ_MAX_PACKED (1L << 20)
 
+#ifndef RK_SEQ_4X16_PERCENT
+#define RK_SEQ_4X16_PERCENT 105
+#endif
+
+/// rk_sgemm's kernel set, or its 4-row AVX2 variant (the same B panels, K blocks and bits) when
+/// 6-row tiles would pad the B rows by more than 5% (B = 32 computes 36 rows with 6-row tiles).
+static const rk_skernels *rk_seq_kernels(long B) {
+  const rk_skernels *ks = rk_sgemm_kernels();
+#if defined(__x86_64__)
+  if (ks == &rk_skernels_avx2) {
+    const long pad6 = (B + 5) / 6 * 6, pad4 = (B + 3) / 4 * 4;
+    if (pad6 * 100 > pad4 * RK_SEQ_4X16_PERCENT) return &rk_skernels_avx2_4x16;
+  }
+#endif
+  return ks;
+}
+
 typedef struct {
   const rk_skernels *ks;
   int avx2;
@@ -139,7 +156,7 @@ int rk_lstm_forward_sequence_f32(long T, long B, long H, float *gates, const flo
                                  const float *whh, float *hs, float *cs) {
   if (T <= 0) return 0;
   if (!rk_sgemm_is_blocked(B, 4 * H, H)) return 1;
-  const rk_skernels *ks = rk_sgemm_kernels();
+  const rk_skernels *ks = rk_seq_kernels(B);
   rk_lstm_seq_job jb = {.ks = ks, .avx2 = rk_cells_use_avx2(), .T = T, .B = B, .H = H,
                         .kc_max = rk_sgemm_kc(ks, H), .mc_max = rk_sgemm_mc(ks, B), .whh = whh,
                         .gates = gates, .bias = bias, .hs = hs, .cs = cs};
@@ -202,7 +219,7 @@ int rk_lstm_backward_sequence_f32(long T, long B, long H, const float *gates, co
                                   float *db) {
   if (T <= 0) return 0;
   if (!rk_sgemm_is_blocked(B, H, 4 * H)) return 1;
-  const rk_skernels *ks = rk_sgemm_kernels();
+  const rk_skernels *ks = rk_seq_kernels(B);
   rk_lstm_seq_job jb = {.ks = ks, .avx2 = rk_cells_use_avx2(), .T = T, .B = B, .H = H,
                         .kc_max = rk_sgemm_kc(ks, 4 * H), .mc_max = rk_sgemm_mc(ks, B),
                         .whh = whh, .g = gates, .ccs = cs, .dHs = dHs, .dh0 = dh0, .dc = dc,
