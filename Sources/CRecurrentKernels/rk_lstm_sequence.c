@@ -66,27 +66,48 @@ typedef struct {
   _Atomic int failed;
 } rk_lstm_seq_job;
 
-/// This thread's units [u0, u1) and their padded width (whole micro-panels).
-static void rk_seq_units(const rk_lstm_seq_job *jb, int tid, int n, long *u0, long *u1,
-                         long *wpad) {
-  const long nr = jb->ks->nr, panels = (jb->H + nr - 1) / nr;
-  const long p0 = panels * tid / n, p1 = panels * (tid + 1) / n;
-  *u0 = p0 * nr;
-  *u1 = p1 * nr < jb->H ? p1 * nr : jb->H;
-  *wpad = (p1 - p0) * nr;
-}
+/// One thread's share of a loop: its hidden units [u0, u1) (whole micro-panels; padded width
+/// wpad), its scratch, and whether its slice of W_hh is packed once (else per panel, per step).
+typedef struct {
+  long u0, u1, w, wpad;
+  float *Ap, *Bp;
+  int prepacked;
+} rk_seq_share;
 
-/// Claims the thread's scratch; every member learns whether anyone failed (before any write).
-static int rk_seq_scratch(rk_lstm_seq_job *jb, int n, long wpad, float **Ap, float **Bp,
-                          int *prepacked) {
-  const long mc_pad = (jb->mc_max + jb->ks->mr - 1) / jb->ks->mr * jb->ks->mr;
-  *prepacked = 4 * wpad * jb->H <= RK_SEQ_MAX_PACKED;
-  const long bfloats = *prepacked ? 4 * wpad * jb->H : jb->ks->nr * jb->kc_max;
-  *Ap = rk_scratch(0, (size_t)(mc_pad * jb->kc_max + RK_PACK_SLACK) * sizeof(float));
-  *Bp = rk_scratch(1, (size_t)(bfloats + RK_PACK_SLACK) * sizeof(float));
-  if (!*Ap || !*Bp) atomic_store(&jb->failed, 1);
+/// Sets up member `tid`'s share; every member learns whether anyone's scratch failed before any
+/// write. Returns 0, or -1 if the loop must not run.
+static int rk_seq_begin(rk_lstm_seq_job *jb, int tid, int n, rk_seq_share *sh) {
+  const long nr = jb->ks->nr, mr = jb->ks->mr, panels = (jb->H + nr - 1) / nr;
+  const long p0 = panels * tid / n, p1 = panels * (tid + 1) / n;
+  sh->u0 = p0 * nr;
+  sh->u1 = p1 * nr < jb->H ? p1 * nr : jb->H;
+  sh->w = sh->u1 - sh->u0;
+  sh->wpad = (p1 - p0) * nr;
+  const long mc_pad = (jb->mc_max + mr - 1) / mr * mr;
+  sh->prepacked = 4 * sh->wpad * jb->H <= RK_SEQ_MAX_PACKED;
+  const long bfloats = sh->prepacked ? 4 * sh->wpad * jb->H : nr * jb->kc_max;
+  sh->Ap = rk_scratch(0, (size_t)(mc_pad * jb->kc_max + RK_PACK_SLACK) * sizeof(float));
+  sh->Bp = rk_scratch(1, (size_t)(bfloats + RK_PACK_SLACK) * sizeof(float));
+  if (!sh->Ap || !sh->Bp) atomic_store(&jb->failed, 1);
   rk_pool_barrier(n);
   return atomic_load(&jb->failed) ? -1 : 0;
+}
+
+/// C[mc x w] += Ap . op(B)[pc block, the share's columns], one K block of width kc: from the
+/// share's packed slice at `packed`, or (not prepacked) packing each micro-panel of op(B) just
+/// before use from `src` = op(B)[pc, u0] (rk_sgemm's small-M path).
+static void rk_seq_multiply(const rk_skernels *ks, const rk_seq_share *sh, long mc, long kc,
+                            const float *packed, int transB, const float *src, long ldb, float *C,
+                            long ldc) {
+  if (sh->prepacked) {
+    rk_sgemm_macro(ks, mc, sh->w, kc, sh->Ap, packed, C, ldc, 1, 1);
+    return;
+  }
+  for (long jr = 0; jr < sh->w; jr += ks->nr) {
+    const long nn = sh->w - jr < ks->nr ? sh->w - jr : ks->nr;
+    ks->pack_b(transB, kc, nn, transB ? src + jr * ldb : src + jr, ldb, sh->Bp);
+    rk_sgemm_macro(ks, mc, nn, kc, sh->Ap, sh->Bp, C + jr, ldc, 1, 1);
+  }
 }
 
 // ---- forward ----
@@ -96,18 +117,15 @@ static int rk_seq_scratch(rk_lstm_seq_job *jb, int n, long wpad, float **Ap, flo
 static void rk_seq_forward_task(void *ctx, int tid, int n) {
   rk_lstm_seq_job *jb = ctx;
   const rk_skernels *ks = jb->ks;
-  const long T = jb->T, B = jb->B, H = jb->H, G = 4 * H, nr = ks->nr;
-  long u0, u1, wpad;
-  rk_seq_units(jb, tid, n, &u0, &u1, &wpad);
-  const long w = u1 - u0;
-  float *Ap, *Bp;
-  int prepacked;
-  if (rk_seq_scratch(jb, n, wpad, &Ap, &Bp, &prepacked) != 0) return;
-  if (prepacked && w > 0)
+  const long T = jb->T, B = jb->B, H = jb->H, G = 4 * H;
+  rk_seq_share sh;
+  if (rk_seq_begin(jb, tid, n, &sh) != 0) return;
+  const long u0 = sh.u0, w = sh.w, wpad = sh.wpad;
+  if (sh.prepacked && w > 0)
     for (long pc = 0; pc < H; pc += jb->kc_max) {
       const long kc = H - pc < jb->kc_max ? H - pc : jb->kc_max;
       for (int q = 0; q < 4; q++)
-        ks->pack_b(1, kc, w, jb->whh + (q * H + u0) * H + pc, H, Bp + pc * 4 * wpad + q * wpad * kc);
+        ks->pack_b(1, kc, w, jb->whh + (q * H + u0) * H + pc, H, sh.Bp + pc * 4 * wpad + q * wpad * kc);
     }
   for (long t = 0; t < T; t++) {
     const float *hPrev = jb->hs + t * B * H;
@@ -118,23 +136,14 @@ static void rk_seq_forward_task(void *ctx, int tid, int n) {
         const long kc = H - pc < jb->kc_max ? H - pc : jb->kc_max;
         for (long ic = 0; ic < B; ic += jb->mc_max) {
           const long mc = B - ic < jb->mc_max ? B - ic : jb->mc_max;
-          ks->pack_a(0, mc, kc, hPrev + ic * H + pc, H, Ap);
-          for (int q = 0; q < 4; q++) {
-            float *C = g + ic * G + q * H + u0;
-            if (prepacked) {
-              rk_sgemm_macro(ks, mc, w, kc, Ap, Bp + pc * 4 * wpad + q * wpad * kc, C, G, 1, 1);
-              continue;
-            }
-            for (long jr = 0; jr < w; jr += nr) {
-              const long nn = w - jr < nr ? w - jr : nr;
-              ks->pack_b(1, kc, nn, jb->whh + (q * H + u0 + jr) * H + pc, H, Bp);
-              rk_sgemm_macro(ks, mc, nn, kc, Ap, Bp, C + jr, G, 1, 1);
-            }
-          }
+          ks->pack_a(0, mc, kc, hPrev + ic * H + pc, H, sh.Ap);
+          for (int q = 0; q < 4; q++)
+            rk_seq_multiply(ks, &sh, mc, kc, sh.Bp + pc * 4 * wpad + q * wpad * kc, 1,
+                            jb->whh + (q * H + u0) * H + pc, H, g + ic * G + q * H + u0, G);
         }
       }
       // c_t, h_t on our units (adds the biases, activates the gates in place)
-      rk_lstm_forward_units_f32(jb->avx2, B, H, u0, u1, g, jb->bias, jb->cs + t * B * H,
+      rk_lstm_forward_units_f32(jb->avx2, B, H, u0, sh.u1, g, jb->bias, jb->cs + t * B * H,
                                 jb->cs + (t + 1) * B * H, jb->hs + (t + 1) * B * H);
     }
     rk_pool_barrier(n);  // h_t complete before step t + 1 packs it
@@ -177,24 +186,21 @@ int rk_lstm_forward_sequence_f32(long T, long B, long H, float *gates, const flo
 static void rk_seq_backward_task(void *ctx, int tid, int n) {
   rk_lstm_seq_job *jb = ctx;
   const rk_skernels *ks = jb->ks;
-  const long T = jb->T, B = jb->B, H = jb->H, G = 4 * H, nr = ks->nr;
-  long u0, u1, wpad;
-  rk_seq_units(jb, tid, n, &u0, &u1, &wpad);
-  const long w = u1 - u0;
-  float *Ap, *Bp;
-  int prepacked;
-  if (rk_seq_scratch(jb, n, wpad, &Ap, &Bp, &prepacked) != 0) return;
-  if (prepacked && w > 0)
+  const long T = jb->T, B = jb->B, H = jb->H, G = 4 * H;
+  rk_seq_share sh;
+  if (rk_seq_begin(jb, tid, n, &sh) != 0) return;
+  const long u0 = sh.u0, w = sh.w, wpad = sh.wpad;
+  if (sh.prepacked && w > 0)
     for (long pc = 0; pc < G; pc += jb->kc_max) {
       const long kc = G - pc < jb->kc_max ? G - pc : jb->kc_max;
-      ks->pack_b(0, kc, w, jb->whh + pc * H + u0, H, Bp + pc * wpad);
+      ks->pack_b(0, kc, w, jb->whh + pc * H + u0, H, sh.Bp + pc * wpad);
     }
   for (long t = T - 1; t >= 0; t--) {
     const float *dG = jb->dG + t * B * G;
     float *dhPrev = t > 0 ? jb->dHs + (t - 1) * B * H : jb->dh0;
     // reverses the gate kernel on our units: dG[t][:, q*H + u], dc[:, u], db[q*H + u]
     if (w > 0)
-      rk_lstm_backward_units_f32(jb->avx2, B, H, u0, u1, jb->g + t * B * G, jb->ccs + t * B * H,
+      rk_lstm_backward_units_f32(jb->avx2, B, H, u0, sh.u1, jb->g + t * B * G, jb->ccs + t * B * H,
                                  jb->ccs + (t + 1) * B * H, jb->dHs + t * B * H, jb->dc,
                                  jb->dG + t * B * G, jb->db);
     rk_pool_barrier(n);  // dG[t] complete before anyone multiplies it
@@ -205,17 +211,9 @@ static void rk_seq_backward_task(void *ctx, int tid, int n) {
       const long kc = G - pc < jb->kc_max ? G - pc : jb->kc_max;
       for (long ic = 0; ic < B; ic += jb->mc_max) {
         const long mc = B - ic < jb->mc_max ? B - ic : jb->mc_max;
-        ks->pack_a(0, mc, kc, dG + ic * G + pc, G, Ap);
-        float *C = dhPrev + ic * H + u0;
-        if (prepacked) {
-          rk_sgemm_macro(ks, mc, w, kc, Ap, Bp + pc * wpad, C, H, 1, 1);
-          continue;
-        }
-        for (long jr = 0; jr < w; jr += nr) {
-          const long nn = w - jr < nr ? w - jr : nr;
-          ks->pack_b(0, kc, nn, jb->whh + pc * H + u0 + jr, H, Bp);
-          rk_sgemm_macro(ks, mc, nn, kc, Ap, Bp, C + jr, H, 1, 1);
-        }
+        ks->pack_a(0, mc, kc, dG + ic * G + pc, G, sh.Ap);
+        rk_seq_multiply(ks, &sh, mc, kc, sh.Bp + pc * wpad, 0, jb->whh + pc * H + u0, H,
+                        dhPrev + ic * H + u0, H);
       }
     }
   }
