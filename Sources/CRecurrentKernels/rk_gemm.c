@@ -30,8 +30,6 @@ static const rk_dkernels *rk_dkernels_for(rk_isa isa) {
   return &rk_dkernels_portable;
 }
 
-/// Below this many multiply-adds (M*N*K, ~3 us on one core) a GEMM runs on the calling thread.
-#define RK_GEMM_MT_MIN 131072L
 /// Each thread should get at least this many multiply-adds.
 #define RK_GEMM_MT_PER_THREAD 65536L
 /// Longest the caller waits for workers to join a GEMM (see rk_pool_run).

@@ -52,6 +52,10 @@ extern const rk_dkernels rk_dkernels_avx2;
 extern const rk_skernels rk_skernels_avx2_4x16;
 #endif
 
+/// Below this many multiply-adds (M*N*K, ~3 us on one core) a GEMM runs on the calling thread;
+/// the fused loops use the same threshold per step.
+#define RK_GEMM_MT_MIN 131072L
+
 // rk_sgemm's pieces, for fused loops that run its micro-kernel calls themselves (rk_gemm.c).
 // Running the same calls in the same K-block order gives rk_sgemm's bits for any split of C.
 

@@ -28,10 +28,6 @@
 /// threads) the panels are packed per step into an L1-sized buffer, as rk_sgemm does.
 #define RK_SEQ_MAX_PACKED (1L << 20)
 
-/// Per-step multiply-adds (B * 4H * H) below which the loops run on one thread (as rk_sgemm's
-/// RK_GEMM_MT_MIN).
-#define RK_SEQ_MT_MIN 131072L
-
 #ifndef RK_SEQ_4X16_PERCENT
 #define RK_SEQ_4X16_PERCENT 105
 #endif
@@ -157,7 +153,7 @@ static int rk_seq_run(rk_task_fn task, rk_lstm_seq_job *jb) {
   if (nt > panels) nt = (int)panels;
   // A step smaller than rk_sgemm's threading threshold (~3 us on one core) runs on one thread:
   // a barrier per step would cost more than the second core gains.
-  if (jb->B * 4 * jb->H * jb->H < RK_SEQ_MT_MIN) nt = 1;
+  if (jb->B * 4 * jb->H * jb->H < RK_GEMM_MT_MIN) nt = 1;
   // A worker joins only within ~1/8 of one thread's time for the whole loop, at most 1 ms.
   long join_wait_ns = jb->T * jb->B * 4 * jb->H * jb->H / 45 / 8;
   if (join_wait_ns > 1000000L) join_wait_ns = 1000000L;
