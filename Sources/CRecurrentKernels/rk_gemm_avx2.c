@@ -142,12 +142,16 @@ RK_AVX2 static void rk_kernel_avx2_s6x16(long kc, const float *a, const float *b
   RK_S_ROW(5, c50, c51);
 }
 
-// C[4 x 16] = alpha * A[4 x kc] * B[kc x 16] + beta * C; a: kc x 4 packed, b: kc x 16 packed
-// (the 6x16 kernel's B panels). 8 accumulators, 8 FMAs per 6 loads: for row counts that 6-row
-// tiles would pad (B = 32 pads to 36, 4-row tiles do not). Each element of C is summed over k in
-// the same order with the same FMAs as in the 6x16 kernel, so the bits are the same.
-RK_AVX2 static void rk_kernel_avx2_s4x16(long kc, const float *a, const float *b, float *c,
-                                         long ldc, float alpha, float beta) {
+// C[4 x 16] = alpha * A[4 x kc] * B[kc x 16] + beta * C; a: kc x AS packed (the first 4 of AS
+// rows per k), b: kc x 16 packed (the 6x16 kernel's B panels). 8 accumulators, 8 FMAs per 6
+// loads. AS = 4: the kernel of the 4x16 set, for row counts that 6-row tiles would pad (B = 32
+// pads to 36, 4-row tiles do not). AS = 6: the 6x16 set's kernel for an edge tile of 4 rows
+// (B = 64 = 10 * 6 + 4), which would otherwise cost a whole 6-row tile and a merge. Each element
+// of C is summed over k in the same order with the same FMAs as in the 6x16 kernel, so the bits
+// are the same.
+static inline __attribute__((always_inline, target("avx2,fma"))) void rk_kernel_avx2_s4x16_as(
+    long kc, const float *a, const long AS, const float *b, float *c, long ldc, float alpha,
+    float beta) {
   __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps();
   __m256 c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
   __m256 c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps();
@@ -160,13 +164,13 @@ RK_AVX2 static void rk_kernel_avx2_s4x16(long kc, const float *a, const float *b
   do {                                                                                 \
     __m256 b0 = _mm256_load_ps(b + (P) * 16), b1 = _mm256_load_ps(b + (P) * 16 + 8);  \
     __m256 av;                                                                         \
-    av = _mm256_broadcast_ss(a + (P) * 4 + 0);                                         \
+    av = _mm256_broadcast_ss(a + (P) * AS + 0);                                         \
     c00 = _mm256_fmadd_ps(av, b0, c00); c01 = _mm256_fmadd_ps(av, b1, c01);            \
-    av = _mm256_broadcast_ss(a + (P) * 4 + 1);                                         \
+    av = _mm256_broadcast_ss(a + (P) * AS + 1);                                         \
     c10 = _mm256_fmadd_ps(av, b0, c10); c11 = _mm256_fmadd_ps(av, b1, c11);            \
-    av = _mm256_broadcast_ss(a + (P) * 4 + 2);                                         \
+    av = _mm256_broadcast_ss(a + (P) * AS + 2);                                         \
     c20 = _mm256_fmadd_ps(av, b0, c20); c21 = _mm256_fmadd_ps(av, b1, c21);            \
-    av = _mm256_broadcast_ss(a + (P) * 4 + 3);                                         \
+    av = _mm256_broadcast_ss(a + (P) * AS + 3);                                         \
     c30 = _mm256_fmadd_ps(av, b0, c30); c31 = _mm256_fmadd_ps(av, b1, c31);            \
   } while (0)
   long p = 0;
@@ -177,12 +181,12 @@ RK_AVX2 static void rk_kernel_avx2_s4x16(long kc, const float *a, const float *b
     RK_S4_STEP(1);
     RK_S4_STEP(2);
     RK_S4_STEP(3);
-    a += 16;
+    a += 4 * AS;
     b += 64;
   }
   for (; p < kc; p++) {
     RK_S4_STEP(0);
-    a += 4;
+    a += AS;
     b += 16;
   }
 #undef RK_S4_STEP
@@ -193,6 +197,16 @@ RK_AVX2 static void rk_kernel_avx2_s4x16(long kc, const float *a, const float *b
   RK_S_ROW(3, c30, c31);
 }
 #undef RK_S_ROW
+
+RK_AVX2 static void rk_kernel_avx2_s4x16(long kc, const float *a, const float *b, float *c,
+                                         long ldc, float alpha, float beta) {
+  rk_kernel_avx2_s4x16_as(kc, a, 4, b, c, ldc, alpha, beta);
+}
+
+RK_AVX2 static void rk_kernel_avx2_s6x16_rows4(long kc, const float *a, const float *b, float *c,
+                                               long ldc, float alpha, float beta) {
+  rk_kernel_avx2_s4x16_as(kc, a, 6, b, c, ldc, alpha, beta);
+}
 
 // Packs op(A)[mc x kc] into 4-row micro-panels.
 RK_AVX2 static void rk_pack_a_avx2_s4(int transA, long mc, long kc, const float *A, long lda,
@@ -474,6 +488,7 @@ const rk_skernels rk_skernels_avx2 = {
     .name = "avx2+fma 6x16",
     .mr = RK_S_MR, .nr = RK_S_NR, .mc = RK_S_MC, .kc = RK_S_KC, .nc = RK_S_NC,
     .kernel = rk_kernel_avx2_s6x16,
+    .kernel_rows4 = rk_kernel_avx2_s6x16_rows4,
     .pack_a = rk_pack_a_avx2_s,
     .pack_b = rk_pack_b_avx2_s,
     .dots = rk_gemv_avx2_s_dots,

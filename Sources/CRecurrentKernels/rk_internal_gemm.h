@@ -24,6 +24,10 @@ typedef struct {
   long mc, kc, nc;  // cache blocks (mc multiple of mr, nc multiple of nr)
   void (*kernel)(long kc, const float *a, const float *b, float *c, long ldc, float alpha,
                  float beta);
+  // Optional: the kernel for an edge tile of exactly 4 rows on the same MR-row A panels, with
+  // the bits of `kernel` (NULL: the edge goes through `kernel` and a merge).
+  void (*kernel_rows4)(long kc, const float *a, const float *b, float *c, long ldc, float alpha,
+                       float beta);
   void (*pack_a)(int transA, long mc, long kc, const float *A, long lda, float *out);
   void (*pack_b)(int transB, long kc, long nc, const float *B, long ldb, float *out);
   // Matrix-vector products (M == 1 or N == 1), no packing: out[j] = sum_p R[j*ldr + p] * x[p]
@@ -38,6 +42,8 @@ typedef struct {
   long mc, kc, nc;
   void (*kernel)(long kc, const double *a, const double *b, double *c, long ldc, double alpha,
                  double beta);
+  void (*kernel_rows4)(long kc, const double *a, const double *b, double *c, long ldc,
+                       double alpha, double beta);  // as in rk_skernels (none yet)
   void (*pack_a)(int transA, long mc, long kc, const double *A, long lda, double *out);
   void (*pack_b)(int transB, long kc, long nc, const double *B, long ldb, double *out);
   void (*dots)(long n, long K, const double *x, const double *R, long ldr, double *out);

@@ -57,6 +57,8 @@ static void RK_FN(macro_kernel)(const RK_KSET *ks, long mc, long nc, long kc, co
       RK_T *c = C + ir * ldc + jr;
       if (m == mr && n == nr) {
         ks->kernel(kc, Ap + ir * kc, bp, c, ldc, alpha, beta);
+      } else if (m == 4 && n == nr && ks->kernel_rows4) {
+        ks->kernel_rows4(kc, Ap + ir * kc, bp, c, ldc, alpha, beta);  // B = 64: 10 * 6 + 4 rows
       } else {
         // Edge tile: compute the full tile into a buffer, merge the valid part.
         ks->kernel(kc, Ap + ir * kc, bp, tile, nr, (RK_T)1, (RK_T)0);
