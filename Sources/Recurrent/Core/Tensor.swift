@@ -6,16 +6,31 @@
 public struct Tensor<Scalar: TensorScalar>: Equatable, Sendable, CustomStringConvertible {
   /// The extent of each dimension, outermost first.
   public private(set) var shape: [Int]
-  /// The elements in row-major order; `scalars.count == shape.reduce(1, *)`.
+  /// The elements in row-major order; `scalars.count == shape.reduce(1, *)`. Writes happen in
+  /// place when the storage is not shared (a `didSet` observer here once copied the whole array
+  /// on every write, `t[i] = x` and `withUnsafeMutableBufferPointer` included, to hand it
+  /// `oldValue`).
   public var scalars: [Scalar] {
-    didSet { precondition(scalars.count == oldValue.count, "Tensor: scalars.count must not change") }
+    get { storage }
+    set {
+      precondition(newValue.count == storage.count, "Tensor: scalars.count must not change")
+      storage = newValue
+    }
+    _modify {
+      let count = storage.count
+      defer { precondition(storage.count == count, "Tensor: scalars.count must not change") }
+      yield &storage
+    }
   }
+
+  /// The storage behind `scalars`.
+  @usableFromInline var storage: [Scalar]
 
   /// A tensor of `shape` filled with `value`.
   public init(shape: [Int], repeating value: Scalar = 0) {
     precondition(shape.allSatisfy { $0 >= 0 }, "Tensor: negative dimension in \(shape)")
     self.shape = shape
-    self.scalars = Array(repeating: value, count: shape.reduce(1, *))
+    self.storage = Array(repeating: value, count: shape.reduce(1, *))
   }
 
   /// A tensor of `shape` holding `scalars` in row-major order.
@@ -25,7 +40,7 @@ public struct Tensor<Scalar: TensorScalar>: Equatable, Sendable, CustomStringCon
       scalars.count == shape.reduce(1, *),
       "Tensor: \(scalars.count) scalars do not fill shape \(shape)")
     self.shape = shape
-    self.scalars = scalars
+    self.storage = scalars
   }
 
   /// A tensor of `shape` whose elements are drawn uniformly from `range` by `generator`.
@@ -84,7 +99,7 @@ public struct Tensor<Scalar: TensorScalar>: Equatable, Sendable, CustomStringCon
   /// Calls `body` with the contiguous row-major storage.
   @inlinable
   public func withUnsafeBufferPointer<R>(_ body: (UnsafeBufferPointer<Scalar>) throws -> R) rethrows -> R {
-    try scalars.withUnsafeBufferPointer(body)
+    try storage.withUnsafeBufferPointer(body)
   }
 
   /// Calls `body` with the contiguous row-major storage, mutable.
@@ -92,7 +107,7 @@ public struct Tensor<Scalar: TensorScalar>: Equatable, Sendable, CustomStringCon
   public mutating func withUnsafeMutableBufferPointer<R>(
     _ body: (inout UnsafeMutableBufferPointer<Scalar>) throws -> R
   ) rethrows -> R {
-    try scalars.withUnsafeMutableBufferPointer(body)
+    try storage.withUnsafeMutableBufferPointer(body)
   }
 
   public var description: String {
