@@ -9,12 +9,18 @@ import Testing
 /// they replace (rk_sgemm + rk_lstm_forward_f32 / rk_lstm_backward_f32 per step): the same bits,
 /// for 1, 2 and 3 threads, on both cell instruction sets, on shapes that exercise partial
 /// micro-panels (H % 16 != 0), several K blocks (H > 256; 4H > 256 backward), several M blocks
-/// (B > 144) and partial row tiles (B % 6 != 0).
+/// (B > 144) and partial row tiles (B % 6 != 0). The forward splits the batch rows between the
+/// threads when W_hh is at most 64K floats (4H * H; H <= 128) and each thread gets 8 or more rows,
+/// else the hidden units: (32, 5, 128), (150, 3, 64) and (45, 3, 72) take the rows split (45 rows
+/// do not divide evenly), the others the units split ((150, 2, 136): several M blocks).
 @Suite(.serialized) struct LSTMSequenceKernelTests {
   typealias Buf = CellKernelTests.Buf
   // (B, T, H). Steps of fewer than 131,072 multiply-adds (B * 4H * H) run on one thread whatever
-  // the setting: the first four are above it, the last three below.
-  static let shapes = [(32, 5, 128), (150, 3, 64), (5, 3, 300), (13, 3, 100), (7, 4, 40), (2, 6, 16), (13, 4, 5)]
+  // the setting: the first six are above it, the last three below.
+  static let shapes = [
+    (32, 5, 128), (150, 3, 64), (45, 3, 72), (150, 2, 136), (5, 3, 300), (13, 3, 100), (7, 4, 40), (2, 6, 16),
+    (13, 4, 5),
+  ]
 
   static func bits(_ bufs: Buf...) -> [UInt32] { bufs.flatMap { $0.array.map(\.bitPattern) } }
 
