@@ -14,10 +14,10 @@
 // so one barrier per step instead of two fork/joins, and the thread's slice of W_hh is packed
 // into micro-panels once, not at every step. When all of W_hh fits in half an L2 (config S) the
 // forward loop splits the batch rows instead (rk_seq_forward_rows_task): a row's recurrence
-// needs only its own h, so there is no barrier between steps at all. The GEMM pieces are rk_sgemm's (rk_sgemm_macro over
-// the same K blocks in the same order), and the gate kernels compute each unit independently, so
-// the bits equal the step-by-step driver's (rk_sgemm + rk_lstm_forward_f32 / _backward_f32) for
-// any number of threads.
+// needs only its own h, so there is no barrier between steps at all. The GEMM pieces are
+// rk_sgemm's (rk_sgemm_macro over the same K blocks in the same order), and the gate kernels
+// compute each unit independently, so the bits equal the step-by-step driver's (rk_sgemm +
+// rk_lstm_forward_f32 / _backward_f32) for any number of threads and either split.
 #include <stdatomic.h>
 
 #include "rk_cells.h"
@@ -149,14 +149,18 @@ static void rk_seq_forward_task(void *ctx, int tid, int n) {
   }
 }
 
-/// Runs `task` on the pool (or inline) for a job whose per-step work is B x 4H x H.
-static int rk_seq_run(rk_task_fn task, rk_lstm_seq_job *jb) {
-  const long panels = (jb->H + jb->ks->nr - 1) / jb->ks->nr;
+/// Threads for a loop whose per-step work is B x 4H x H, at most `cap` (the units or rows it
+/// can split). A step smaller than rk_sgemm's threading threshold (~3 us on one core) runs on
+/// one thread: a barrier per step would cost more than the second core gains.
+static int rk_seq_threads(const rk_lstm_seq_job *jb, long cap) {
   int nt = rk_get_num_threads();
-  if (nt > panels) nt = (int)panels;
-  // A step smaller than rk_sgemm's threading threshold (~3 us on one core) runs on one thread:
-  // a barrier per step would cost more than the second core gains.
+  if (nt > cap) nt = (int)cap;
   if (jb->B * 4 * jb->H * jb->H < RK_GEMM_MT_MIN) nt = 1;
+  return nt;
+}
+
+/// Runs `task` on `nt` threads of the pool (or inline).
+static int rk_seq_run(rk_task_fn task, rk_lstm_seq_job *jb, int nt) {
   // A worker joins only within ~1/8 of one thread's time for the whole loop, at most 1 ms.
   long join_wait_ns = jb->T * jb->B * 4 * jb->H * jb->H / 45 / 8;
   if (join_wait_ns > 1000000L) join_wait_ns = 1000000L;
@@ -165,6 +169,11 @@ static int rk_seq_run(rk_task_fn task, rk_lstm_seq_job *jb) {
   else
     rk_pool_run(task, jb, nt, join_wait_ns);
   return atomic_load(&jb->failed) ? -1 : 0;
+}
+
+/// Whole 16-unit micro-panels of H: the most threads the units split can use.
+static long rk_seq_panels(const rk_lstm_seq_job *jb) {
+  return (jb->H + jb->ks->nr - 1) / jb->ks->nr;
 }
 
 // ---- forward, rows split ----
@@ -234,19 +243,14 @@ int rk_lstm_forward_sequence_f32(long T, long B, long H, float *gates, const flo
   rk_lstm_seq_job jb = {.ks = ks, .avx2 = rk_cells_use_avx2(), .T = T, .B = B, .H = H,
                         .kc_max = rk_sgemm_kc(ks, H), .mc_max = rk_sgemm_mc(ks, B), .whh = whh,
                         .gates = gates, .bias = bias, .hs = hs, .cs = cs};
-  int nt = rk_get_num_threads();
-  if (B * 4 * H * H < RK_GEMM_MT_MIN) nt = 1;
   const long npad = (4 * H + ks->nr - 1) / ks->nr * ks->nr;
-  if (nt > 1 && B / RK_SEQ_ROWS_MIN >= 2 && npad * H <= RK_SEQ_ROWS_MAX_PACKED) {
-    if (nt > B / RK_SEQ_ROWS_MIN) nt = (int)(B / RK_SEQ_ROWS_MIN);
+  const int row_threads = rk_seq_threads(&jb, B / RK_SEQ_ROWS_MIN);
+  if (npad * H <= RK_SEQ_ROWS_MAX_PACKED && row_threads > 1) {
     jb.shared_bp = rk_scratch(2, (size_t)(npad * H + RK_PACK_SLACK) * sizeof(float));
     if (!jb.shared_bp) return -1;
-    long join_wait_ns = T * B * 4 * H * H / 45 / 8;
-    if (join_wait_ns > 1000000L) join_wait_ns = 1000000L;
-    rk_pool_run(rk_seq_forward_rows_task, &jb, nt, join_wait_ns);
-    return atomic_load(&jb.failed) ? -1 : 0;
+    return rk_seq_run(rk_seq_forward_rows_task, &jb, row_threads);
   }
-  return rk_seq_run(rk_seq_forward_task, &jb);
+  return rk_seq_run(rk_seq_forward_task, &jb, rk_seq_threads(&jb, rk_seq_panels(&jb)));
 }
 
 // ---- backward ----
@@ -299,5 +303,5 @@ int rk_lstm_backward_sequence_f32(long T, long B, long H, const float *gates, co
                         .kc_max = rk_sgemm_kc(ks, 4 * H), .mc_max = rk_sgemm_mc(ks, B),
                         .whh = whh, .g = gates, .ccs = cs, .dHs = dHs, .dh0 = dh0, .dc = dc,
                         .dG = dG, .db = db};
-  return rk_seq_run(rk_seq_backward_task, &jb);
+  return rk_seq_run(rk_seq_backward_task, &jb, rk_seq_threads(&jb, rk_seq_panels(&jb)));
 }
