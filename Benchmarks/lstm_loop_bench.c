@@ -1,5 +1,5 @@
 // The LSTM forward time loop alone, fused (rk_lstm_forward_sequence_f32: one parallel region,
-// one barrier per step) against the step loop it replaced (rk_sgemm + rk_lstm_forward_f32_mt per
+// one barrier per step, or none when it splits the batch rows) against the step loop it replaced (rk_sgemm + rk_lstm_forward_f32_mt per
 // step), interleaved, on the C kernel target without Swift. A development tool (not built by
 // SwiftPM, not run by CI); tuning log entries 5 and 6 in BENCHMARKS.md quote it.
 //
