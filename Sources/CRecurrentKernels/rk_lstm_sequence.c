@@ -18,10 +18,17 @@
 // rk_sgemm's (rk_sgemm_macro over the same K blocks in the same order), and the gate kernels
 // compute each unit independently, so the bits equal the step-by-step driver's (rk_sgemm +
 // rk_lstm_forward_f32 / _backward_f32) for any number of threads and either split.
+//
+// rk_lstm_forward_sequence_x_f32 starts from the batch-first input: the rows split computes
+// each step's input projection x_t . W_ih^T for its own rows just before the recurrent product
+// (the same K blocks of I, then of H, as the two separate GEMMs), so x is never copied
+// time-major and the gates are written once, while hot; the units split keeps one big
+// projection GEMM. Both write h_t straight into the batch-first output as well.
 #include <stdatomic.h>
 
 #include "rk_cells.h"
 #include "rk_cpu.h"
+#include "rk_gemm.h"
 #include "rk_internal_cells.h"
 #include "rk_internal_gemm.h"
 #include "rk_internal_pool.h"
@@ -62,8 +69,32 @@ typedef struct {
   const float *ccs;  // [(T+1)*B, H]
   float *dHs, *dh0, *dc, *dG, *db;
   float *shared_bp;  // forward, rows split: all of W_hh^T packed, shared by the threads
+  // forward, rows split from the input (x != NULL): G[t] = x_t . W_ih^T inside the loop
+  const float *x;     // [B, T, I] batch-first; step t reads time index t (reversed: T-1-t)
+  const float *wih;   // [4H, I]
+  long I, kcx_max;    // K blocks of the projection: rk_sgemm's for K = I
+  int reversed;
+  float *out;         // [B, T, H] batch-first copy of h_1...h_T, or NULL
+  float *shared_bpx;  // forward, rows split: all of W_ih^T packed, shared by the threads
   _Atomic int failed;
 } rk_lstm_seq_job;
+
+/// Step t's input rows: row b at rk_seq_x(jb, t) + b * T * I.
+static const float *rk_seq_x(const rk_lstm_seq_job *jb, long t) {
+  return jb->x + (jb->reversed ? jb->T - 1 - t : t) * jb->I;
+}
+
+/// Copies h_t of rows [r0, r1), units [u0, u1), into the batch-first output (if any).
+static void rk_seq_copy_out(const rk_lstm_seq_job *jb, long t, long r0, long r1, long u0, long u1) {
+  if (!jb->out) return;
+  const long T = jb->T, B = jb->B, H = jb->H;
+  const float *h = jb->hs + (t + 1) * B * H;
+  for (long r = r0; r < r1; r++) {
+    const float *src = h + r * H + u0;
+    float *dst = jb->out + (r * T + t) * H + u0;
+    for (long u = 0; u < u1 - u0; u++) dst[u] = src[u];
+  }
+}
 
 /// One thread's share of a loop: its hidden units [u0, u1) (whole micro-panels; padded width
 /// wpad), its scratch, and whether its slice of W_hh is packed once (else per panel, per step).
@@ -144,6 +175,7 @@ static void rk_seq_forward_task(void *ctx, int tid, int n) {
       // c_t, h_t on our units (adds the biases, activates the gates in place)
       rk_lstm_forward_units_f32(jb->avx2, B, H, u0, sh.u1, g, jb->bias, jb->cs + t * B * H,
                                 jb->cs + (t + 1) * B * H, jb->hs + (t + 1) * B * H);
+      rk_seq_copy_out(jb, t, 0, B, u0, sh.u1);
     }
     rk_pool_barrier(n);  // h_t complete before step t + 1 packs it
   }
@@ -185,27 +217,45 @@ static long rk_seq_panels(const rk_lstm_seq_job *jb) {
 /// j0 at + j0 * kc), each thread packing a share of the panels.
 static void rk_seq_forward_rows_task(void *ctx, int tid, int n) {
   rk_lstm_seq_job *jb = ctx;
-  const long T = jb->T, B = jb->B, H = jb->H, G = 4 * H;
+  const long T = jb->T, B = jb->B, H = jb->H, G = 4 * H, I = jb->I;
   const long r0 = B * tid / n, r1 = B * (tid + 1) / n, rows = r1 - r0;
   const rk_skernels *ks = rk_seq_kernels(rows);  // same B panels and bits for either set
   const long nr = ks->nr, npad = (G + nr - 1) / nr * nr, panels = npad / nr;
   const long kc_max = jb->kc_max, mc_max = rk_sgemm_mc(ks, rows > 0 ? rows : 1);
   const long mc_pad = (mc_max + ks->mr - 1) / ks->mr * ks->mr;
-  float *Ap = rk_scratch(0, (size_t)(mc_pad * kc_max + RK_PACK_SLACK) * sizeof(float));
+  const long kc_all = kc_max > jb->kcx_max ? kc_max : jb->kcx_max;
+  float *Ap = rk_scratch(0, (size_t)(mc_pad * kc_all + RK_PACK_SLACK) * sizeof(float));
   if (!Ap) atomic_store(&jb->failed, 1);
-  float *Bp = jb->shared_bp;
+  float *Bp = jb->shared_bp, *Bpx = jb->shared_bpx;
   const long p0 = panels * tid / n, p1 = panels * (tid + 1) / n;
-  if (p1 > p0)
+  const long j0 = p0 * nr, j1 = p1 * nr < G ? p1 * nr : G;
+  if (p1 > p0) {
     for (long pc = 0; pc < H; pc += kc_max) {
       const long kc = H - pc < kc_max ? H - pc : kc_max;
-      const long j0 = p0 * nr, j1 = p1 * nr < G ? p1 * nr : G;
       ks->pack_b(1, kc, j1 - j0, jb->whh + j0 * H + pc, H, Bp + pc * npad + j0 * kc);
     }
-  rk_pool_barrier(n);  // W_hh^T packed; everyone's scratch known
+    for (long pc = 0; jb->x && pc < I; pc += jb->kcx_max) {
+      const long kc = I - pc < jb->kcx_max ? I - pc : jb->kcx_max;
+      ks->pack_b(1, kc, j1 - j0, jb->wih + j0 * I + pc, I, Bpx + pc * npad + j0 * kc);
+    }
+  }
+  rk_pool_barrier(n);  // W_hh^T (and W_ih^T) packed; everyone's scratch known
   if (atomic_load(&jb->failed) || rows <= 0) return;
   for (long t = 0; t < T; t++) {
     const float *hPrev = jb->hs + t * B * H;
     float *g = jb->gates + t * B * G;
+    if (jb->x) {
+      // G[t][r, :] = x_t[r, :] . W_ih^T   for our rows r   (rk_sgemm(0, 1, T*B, 4H, I, 1, X, ...))
+      const float *xt = rk_seq_x(jb, t);
+      for (long pc = 0; pc < I; pc += jb->kcx_max) {
+        const long kc = I - pc < jb->kcx_max ? I - pc : jb->kcx_max;
+        for (long ic = r0; ic < r1; ic += mc_max) {
+          const long mc = r1 - ic < mc_max ? r1 - ic : mc_max;
+          ks->pack_a(0, mc, kc, xt + ic * T * I + pc, T * I, Ap);
+          rk_sgemm_macro(ks, mc, G, kc, Ap, Bpx + pc * npad, g + ic * G, G, 1, pc == 0 ? 0 : 1);
+        }
+      }
+    }
     // G[t][r, :] += h_{t-1}[r, :] . W_hh^T   for our rows r   (rk_sgemm(0, 1, B, 4H, H, 1, ...))
     for (long pc = 0; pc < H; pc += kc_max) {
       const long kc = H - pc < kc_max ? H - pc : kc_max;
@@ -219,6 +269,7 @@ static void rk_seq_forward_rows_task(void *ctx, int tid, int n) {
     rk_lstm_forward_units_f32(jb->avx2, rows, H, 0, H, g + r0 * G, jb->bias,
                               jb->cs + t * B * H + r0 * H, jb->cs + (t + 1) * B * H + r0 * H,
                               jb->hs + (t + 1) * B * H + r0 * H);
+    rk_seq_copy_out(jb, t, r0, r1, 0, H);
   }
 }
 
@@ -235,22 +286,46 @@ static void rk_seq_forward_rows_task(void *ctx, int tid, int n) {
 #define RK_SEQ_ROWS_MAX_PACKED (64L * 1024)
 #endif
 
-int rk_lstm_forward_sequence_f32(long T, long B, long H, float *gates, const float *bias,
-                                 const float *whh, float *hs, float *cs) {
+int rk_lstm_forward_sequence_x_f32(long T, long B, long I, long H, const float *x, int reversed,
+                                   const float *wih, float *xs, int *x_copied, float *gates,
+                                   const float *bias, const float *whh, float *hs, float *cs,
+                                   float *out) {
+  if (x_copied) *x_copied = 0;
   if (T <= 0) return 0;
   if (!rk_sgemm_is_blocked(B, 4 * H, H)) return 1;
+  if (x && (I <= 0 || !rk_sgemm_is_blocked(T * B, 4 * H, I))) return 1;
   const rk_skernels *ks = rk_seq_kernels(B);
   rk_lstm_seq_job jb = {.ks = ks, .avx2 = rk_cells_use_avx2(), .T = T, .B = B, .H = H,
                         .kc_max = rk_sgemm_kc(ks, H), .mc_max = rk_sgemm_mc(ks, B), .whh = whh,
-                        .gates = gates, .bias = bias, .hs = hs, .cs = cs};
+                        .gates = gates, .bias = bias, .hs = hs, .cs = cs, .reversed = reversed,
+                        .out = out};
   const long npad = (4 * H + ks->nr - 1) / ks->nr * ks->nr;
   const int row_threads = rk_seq_threads(&jb, B / RK_SEQ_ROWS_MIN);
-  if (npad * H <= RK_SEQ_ROWS_MAX_PACKED && row_threads > 1) {
+  const int rows = npad * H <= RK_SEQ_ROWS_MAX_PACKED && row_threads > 1;
+  if (x && rows && npad * I <= RK_SEQ_ROWS_MAX_PACKED) {
+    // The rows split projects each step's rows itself (W_ih^T packed once, shared).
+    jb.x = x, jb.wih = wih, jb.I = I, jb.kcx_max = rk_sgemm_kc(ks, I);
+    jb.shared_bpx = rk_scratch(3, (size_t)(npad * I + RK_PACK_SLACK) * sizeof(float));
+    if (!jb.shared_bpx) return -1;
+  } else if (x) {
+    // One big GEMM over all steps reuses each packed block of W_ih^T across T*B rows: faster
+    // than per-step projections once W_ih is large (B 64, I 512, H 512: 7% at the minimum).
+    rk_swap_batch_time_f32(B, T, I, reversed, 1, x, xs);
+    rk_sgemm(0, 1, T * B, 4 * H, I, 1, xs, I, wih, I, 0, gates, 4 * H);
+    if (x_copied) *x_copied = 1;
+  }
+  if (rows) {
     jb.shared_bp = rk_scratch(2, (size_t)(npad * H + RK_PACK_SLACK) * sizeof(float));
     if (!jb.shared_bp) return -1;
     return rk_seq_run(rk_seq_forward_rows_task, &jb, row_threads);
   }
   return rk_seq_run(rk_seq_forward_task, &jb, rk_seq_threads(&jb, rk_seq_panels(&jb)));
+}
+
+int rk_lstm_forward_sequence_f32(long T, long B, long H, float *gates, const float *bias,
+                                 const float *whh, float *hs, float *cs) {
+  return rk_lstm_forward_sequence_x_f32(T, B, 0, H, NULL, 0, NULL, NULL, NULL, gates, bias, whh, hs, cs,
+                                        NULL);
 }
 
 // ---- backward ----

@@ -24,6 +24,11 @@ import Testing
 
   static func bits(_ bufs: Buf...) -> [UInt32] { bufs.flatMap { $0.array.map(\.bitPattern) } }
 
+  /// How many values differ (a count, so a failure does not print whole arrays).
+  static func differing(_ a: [UInt32], _ b: [UInt32]) -> Int {
+    a.count != b.count ? max(a.count, b.count) : zip(a, b).filter { $0 != $1 }.count
+  }
+
   struct Inputs {
     let B: Int, T: Int, H: Int
     let x: [Float], bias: Buf, whh: Buf, h0: [Float], c0: [Float]
@@ -119,6 +124,52 @@ import Testing
     }
   }
 
+  /// (B, T, I, H, whether the rows split projects in its loop on 2+ threads): the first three
+  /// do (W_hh^T and W_ih^T each <= 64K floats; (40, 6, 400, 32) has two K blocks of I), the
+  /// others copy x time-major and run one projection GEMM ((32, 5, 300, 128): W_ih^T too big for
+  /// the rows split; the last two take the units split).
+  static let inputShapes = [
+    (32, 5, 64, 128, true), (45, 3, 33, 72, true), (40, 6, 400, 32, true), (32, 5, 300, 128, false),
+    (150, 2, 20, 136, false), (5, 3, 10, 300, false),
+  ]
+
+  /// rk_lstm_forward_sequence_x_f32 (batch-first x in, batch-first copy of h out) against the
+  /// path it replaces: x copied time-major, one rk_sgemm projection, rk_lstm_forward_sequence_f32,
+  /// h copied back batch-first. The same bits, forwards and reversed (go_backwards).
+  @Test func forwardFromTheInputGivesTheProjectionThenLoopBits() {
+    CellKernelTests.onEveryISA { isa in
+      for (B, T, I, H, inLoop) in Self.inputShapes {
+        let base = Inputs(B: B, T: T, H: H)
+        var rng = SeededGenerator(seed: UInt64(B + T + I + H))
+        let x = Buf(CellKernelTests.random(B * T * I, &rng))
+        let wih = Buf(CellKernelTests.random(4 * H * I, &rng, scale: 1 / Double(I).squareRoot()))
+        for reversed: Int32 in [0, 1] {
+          let (want, wantHs, wantCs) = base.buffers()
+          let xs = Buf(zeros: T * B * I), wantOut = Buf(zeros: B * T * H)
+          rk_swap_batch_time_f32(B, T, I, reversed, 1, x.c, xs.p)
+          rk_sgemm(0, 1, T * B, 4 * H, I, 1, xs.c, I, wih.c, I, 0, want.p, 4 * H)
+          #expect(rk_lstm_forward_sequence_f32(T, B, H, want.p, base.bias.c, base.whh.c, wantHs.p, wantCs.p) == 0)
+          rk_swap_batch_time_f32(B, T, H, 0, 0, wantHs.c + B * H, wantOut.p)
+          for threads in [1, 2, 3] {
+            Self.withThreads(threads) {
+              let (g, hs, cs) = base.buffers()
+              let gotXs = Buf(zeros: T * B * I), out = Buf(zeros: B * T * H)
+              var copied: Int32 = -1
+              let status = rk_lstm_forward_sequence_x_f32(
+                T, B, I, H, x.c, reversed, wih.c, gotXs.p, &copied, g.p, base.bias.c, base.whh.c, hs.p, cs.p, out.p)
+              let what = "\(isa) B\(B) T\(T) I\(I) H\(H) reversed \(reversed) threads \(threads)"
+              #expect(status == 0, "\(what): status \(status)")
+              #expect(copied == (inLoop && threads > 1 ? 0 : 1), "\(what): copied \(copied)")
+              if copied == 1 { #expect(Self.differing(Self.bits(gotXs), Self.bits(xs)) == 0, "\(what): xs") }
+              #expect(
+                Self.differing(Self.bits(g, hs, cs, out), Self.bits(want, wantHs, wantCs, wantOut)) == 0, "\(what)")
+            }
+          }
+        }
+      }
+    }
+  }
+
   @Test func shapesTheGEMMDoesNotBlockAreLeftToTheStepLoop() {
     // B == 1 (rk_sgemm's matrix-vector path) and tiny products: status 1, nothing written.
     for (B, T, H) in [(1, 3, 64), (2, 2, 4)] {
@@ -127,6 +178,11 @@ import Testing
       let before = Self.bits(g, hs, cs)
       #expect(rk_lstm_forward_sequence_f32(T, B, H, g.p, input.bias.c, input.whh.c, hs.p, cs.p) == 1)
       #expect(Self.bits(g, hs, cs) == before, "forward B\(B) H\(H) wrote")
+      let x = Buf(zeros: B * T * 3), wih = Buf(zeros: 4 * H * 3), xs = Buf(zeros: B * T * 3), out = Buf(zeros: B * T * H)
+      #expect(
+        rk_lstm_forward_sequence_x_f32(T, B, 3, H, x.c, 0, wih.c, xs.p, nil, g.p, input.bias.c, input.whh.c, hs.p, cs.p, out.p)
+          == 1)
+      #expect(Self.bits(g, hs, cs, out) == before + Self.bits(out), "forward from x B\(B) H\(H) wrote")
       let dHs = Buf(zeros: T * B * H), dh0 = Buf(zeros: B * H), dc = Buf(zeros: B * H)
       let dG = Buf(zeros: T * B * 4 * H), db = Buf(zeros: 4 * H)
       #expect(rk_lstm_backward_sequence_f32(T, B, H, g.c, cs.c, input.whh.c, dHs.p, dh0.p, dc.p, dG.p, db.p) == 1)

@@ -58,6 +58,22 @@ void rk_lstm_backward_f32(long B, long H, const float *g, const float *c_prev, c
 int rk_lstm_forward_sequence_f32(long T, long B, long H, float *gates, const float *bias,
                                  const float *whh, float *hs, float *cs);
 
+
+/// rk_lstm_forward_sequence_f32 from the batch-first input, projection included:
+///   x [B, T, I] batch-first; step t uses time index t (reversed != 0: T-1-t, go_backwards)
+///   wih [4H, I];  gates [T*B, 4H] out only (activated, as rk_lstm_forward_sequence_f32 leaves them)
+///   xs [T*B, I] scratch: may receive x time-major; *x_copied (if not NULL) says whether it did
+///   out [B, T, H] or NULL: h_t of step t also written at out[b, t] (processing order)
+/// When the loop splits the batch rows and W_ih^T is small (4H x I <= 64K floats), each thread
+/// projects its own rows step by step (no copy of x, no separate pass); otherwise x is copied to
+/// xs and projected by one rk_sgemm. Either way the same bits as rk_sgemm(0, 1, T*B, 4H, I, 1,
+/// xs, I, wih, I, 0, gates, 4H) then rk_lstm_forward_sequence_f32, for any number of threads.
+/// x == NULL: exactly rk_lstm_forward_sequence_f32 (gates in). Returns as that function; 1 also
+/// when I <= 0 or the projection is a product rk_sgemm does not block (nothing written).
+int rk_lstm_forward_sequence_x_f32(long T, long B, long I, long H, const float *x, int reversed,
+                                   const float *wih, float *xs, int *x_copied, float *gates,
+                                   const float *bias, const float *whh, float *hs, float *cs,
+                                   float *out);
 /// The whole LSTM backward time loop (reverses rk_lstm_forward_sequence_f32): for t = T-1...0,
 ///   rk_lstm_backward_f32 on step t, then dh_{t-1} += dG[t] W_hh
 ///   gates [T*B, 4H], cs [(T+1)*B, H] as the forward left them; whh [4H, H]

@@ -161,68 +161,76 @@ public final class RecurrentLayer<Cell: RecurrentCell, Scalar: TensorScalar> {
       if let c0 = initialState?.c { c0.withUnsafeBufferPointer { cs.update(from: $0.baseAddress!, count: B * H) } }
       else { WorkspaceBuffer<Scalar>.zeroFill(cs, count: B * H) }
     }
-    x.withUnsafeBufferPointer { xb in
-      Reductions.swapBatchAndTime(
-        xb.baseAddress!, xs, batch: B, steps: T, features: I, reversed: goBackwards, batchFirstToTimeMajor: true)
-    }
-
     let fused = self.fused
     tape.usedFusedKernels = fused != nil
-    store.withBuffers { params, _ in
-      let wih = params + weightIH.offset, whh = params + weightHH.offset
-      let bih = params + biasIH.offset, bhh = params + biasHH.offset
-      // G = X . W_ih^T (+ b_ih on the reference path)              gates: [T*B, G*H]
-      Scalar.gemm(
-        transA: false, transB: true, m: T * B, n: G, k: I,
-        alpha: 1, a: xs, lda: I, b: wih, ldb: I, beta: 0, c: gates, ldc: G)
-      if let kind = fused {
-        let bsum = biasSum.reserve(G)
-        bsum.update(from: bih, count: G)
-        Reductions.axpy(count: G, alpha: 1, bhh, bsum)
-        FusedSteps(
-          kind: kind, B: B, T: T, H: H, gates: gates._f32, hs: hs._f32, cs: cs?._f32, extras: extras?._f32,
-          recurrent: recurrent._f32, maskedH: hm?._f32, whh: whh._f32, biasSum: bsum._f32, bih: bih._f32,
-          bhh: bhh._f32, recurrentMask: rmask?._f32, masks: masks?._f32, stepIsPartial: tape.stepIsPartial
-        ).forward()
-        return
+    tape.xIsTimeMajor = true
+    tape.input = nil
+    // The fused LSTM without masks: projection, loop and batch-first output in one C call.
+    var direct: [Scalar]? = nil
+    if case .lstm? = fused, rmask == nil, masks == nil, B * T * H > 0 {
+      direct = forwardFusedLSTM(x, B: B, T: T, gates: gates, hs: hs, cs: cs!, xs: xs, tape: tape)
+    }
+    if direct == nil {
+      x.withUnsafeBufferPointer { xb in
+        Reductions.swapBatchAndTime(
+          xb.baseAddress!, xs, batch: B, steps: T, features: I, reversed: goBackwards, batchFirstToTimeMajor: true)
       }
-      Reductions.addRowVector(bih, to: gates, rows: T * B, cols: G)
-      if resetsBeforeRecurrence {
-        resetBeforeForward(
-          B: B, T: T, H: H, gates: gates, hs: hs, extras: extras!, recurrent: recurrent, whh: whh, bhh: bhh,
-          recurrentMask: rmask, maskedH: hm, masks: masks, stepIsPartial: tape.stepIsPartial)
-        return
-      }
-      for t in 0..<T {
-        let hPrev = hs + t * B * H
-        var gemmInput = UnsafePointer(hPrev)
-        if let rmask, let hm {  // h_{t-1} * m
-          Reductions.multiply(count: B * H, hPrev, rmask, into: hm)
-          gemmInput = UnsafePointer(hm)
-        }
-        // R = h_{t-1} . W_hh^T                                   recurrent: [B, G*H]
+      store.withBuffers { params, _ in
+        let wih = params + weightIH.offset, whh = params + weightHH.offset
+        let bih = params + biasIH.offset, bhh = params + biasHH.offset
+        // G = X . W_ih^T (+ b_ih on the reference path)              gates: [T*B, G*H]
         Scalar.gemm(
-          transA: false, transB: true, m: B, n: G, k: H,
-          alpha: 1, a: gemmInput, lda: H, b: whh, ldb: H, beta: 0, c: recurrent, ldc: G)
-        let E = H * Cell.extraSavedPerUnit
-        func step(rows: Range<Int>) {
-          let r0 = rows.lowerBound
-          cell.forward(
-            CellForwardStep(
-              batch: rows.count, hidden: H, gates: gates + (t * B + r0) * G, recurrent: recurrent + r0 * G,
-              recurrentBias: bhh, hPrev: hPrev + r0 * H, h: hs + ((t + 1) * B + r0) * H,
-              cPrev: cs.map { UnsafePointer($0 + (t * B + r0) * H) }, c: cs.map { $0 + ((t + 1) * B + r0) * H },
-              extra: extras.map { $0 + (t * B + r0) * E }))
+          transA: false, transB: true, m: T * B, n: G, k: I,
+          alpha: 1, a: xs, lda: I, b: wih, ldb: I, beta: 0, c: gates, ldc: G)
+        if let kind = fused {
+          let bsum = biasSum.reserve(G)
+          bsum.update(from: bih, count: G)
+          Reductions.axpy(count: G, alpha: 1, bhh, bsum)
+          FusedSteps(
+            kind: kind, B: B, T: T, H: H, gates: gates._f32, hs: hs._f32, cs: cs?._f32, extras: extras?._f32,
+            recurrent: recurrent._f32, maskedH: hm?._f32, whh: whh._f32, biasSum: bsum._f32, bih: bih._f32,
+            bhh: bhh._f32, recurrentMask: rmask?._f32, masks: masks?._f32, stepIsPartial: tape.stepIsPartial
+          ).forward()
+          return
         }
-        if let masks, tape.stepIsPartial![t] {
-          // Padded rows carry their state; real rows step.
-          for b in 0..<B {
-            if masks[t * B + b] != 0 { step(rows: b..<(b + 1)); continue }
-            (hs + ((t + 1) * B + b) * H).update(from: hPrev + b * H, count: H)
-            if let cs { (cs + ((t + 1) * B + b) * H).update(from: cs + (t * B + b) * H, count: H) }
+        Reductions.addRowVector(bih, to: gates, rows: T * B, cols: G)
+        if resetsBeforeRecurrence {
+          resetBeforeForward(
+            B: B, T: T, H: H, gates: gates, hs: hs, extras: extras!, recurrent: recurrent, whh: whh, bhh: bhh,
+            recurrentMask: rmask, maskedH: hm, masks: masks, stepIsPartial: tape.stepIsPartial)
+          return
+        }
+        for t in 0..<T {
+          let hPrev = hs + t * B * H
+          var gemmInput = UnsafePointer(hPrev)
+          if let rmask, let hm {  // h_{t-1} * m
+            Reductions.multiply(count: B * H, hPrev, rmask, into: hm)
+            gemmInput = UnsafePointer(hm)
           }
-        } else {
-          step(rows: 0..<B)
+          // R = h_{t-1} . W_hh^T                                   recurrent: [B, G*H]
+          Scalar.gemm(
+            transA: false, transB: true, m: B, n: G, k: H,
+            alpha: 1, a: gemmInput, lda: H, b: whh, ldb: H, beta: 0, c: recurrent, ldc: G)
+          let E = H * Cell.extraSavedPerUnit
+          func step(rows: Range<Int>) {
+            let r0 = rows.lowerBound
+            cell.forward(
+              CellForwardStep(
+                batch: rows.count, hidden: H, gates: gates + (t * B + r0) * G, recurrent: recurrent + r0 * G,
+                recurrentBias: bhh, hPrev: hPrev + r0 * H, h: hs + ((t + 1) * B + r0) * H,
+                cPrev: cs.map { UnsafePointer($0 + (t * B + r0) * H) }, c: cs.map { $0 + ((t + 1) * B + r0) * H },
+                extra: extras.map { $0 + (t * B + r0) * E }))
+          }
+          if let masks, tape.stepIsPartial![t] {
+            // Padded rows carry their state; real rows step.
+            for b in 0..<B {
+              if masks[t * B + b] != 0 { step(rows: b..<(b + 1)); continue }
+              (hs + ((t + 1) * B + b) * H).update(from: hPrev + b * H, count: H)
+              if let cs { (cs + ((t + 1) * B + b) * H).update(from: cs + (t * B + b) * H, count: H) }
+            }
+          } else {
+            step(rows: 0..<B)
+          }
         }
       }
     }
@@ -230,7 +238,7 @@ public final class RecurrentLayer<Cell: RecurrentCell, Scalar: TensorScalar> {
     // Output in processing order: never reversed back (Keras go_backwards semantics).
     let sequence = Tensor<Scalar>(
       shape: [B, T, H],
-      scalars: Array(unsafeUninitializedCapacity: B * T * H) { out, count in
+      scalars: direct ?? Array(unsafeUninitializedCapacity: B * T * H) { out, count in
         if B * T * H > 0 {
           Reductions.swapBatchAndTime(
             UnsafePointer(hs + B * H), out.baseAddress!, batch: B, steps: T, features: H, reversed: false,
@@ -249,6 +257,36 @@ public final class RecurrentLayer<Cell: RecurrentCell, Scalar: TensorScalar> {
     let hT = Tensor(shape: [B, H], scalars: Array(UnsafeBufferPointer(start: hs + T * B * H, count: B * H)))
     let cT = cs.map { Tensor(shape: [B, H], scalars: Array(UnsafeBufferPointer(start: $0 + T * B * H, count: B * H))) }
     return RecurrentOutput(sequence: sequence, finalState: RecurrentState(h: hT, c: cT))
+  }
+
+  /// The fused LSTM forward from the batch-first input `x` (Float only, no masks): returns the
+  /// batch-first output [B, T, H], or nil (nothing written) when the C loop does not take the
+  /// shape; the caller then runs the general path.
+  private func forwardFusedLSTM(
+    _ x: Tensor<Scalar>, B: Int, T: Int, gates: UnsafeMutablePointer<Scalar>, hs: UnsafeMutablePointer<Scalar>,
+    cs: UnsafeMutablePointer<Scalar>, xs: UnsafeMutablePointer<Scalar>,
+    tape: RecurrentTape<Scalar>
+  ) -> [Scalar]? {
+    let I = inputSize, H = hiddenSize, G = 4 * H
+    var status: Int32 = 1, copied: Int32 = 0
+    let out = store.withBuffers { params, _ in
+      let bsum = biasSum.reserve(G)
+      bsum.update(from: params + biasIH.offset, count: G)
+      Reductions.axpy(count: G, alpha: 1, params + biasHH.offset, bsum)
+      return x.withUnsafeBufferPointer { xb in
+        [Scalar](unsafeUninitializedCapacity: B * T * H) { out, count in
+          status = rk_lstm_forward_sequence_x_f32(
+            T, B, I, H, xb.baseAddress!._f32, goBackwards ? 1 : 0, (params + weightIH.offset)._f32, xs._f32,
+            &copied, gates._f32, bsum._f32, (params + weightHH.offset)._f32, hs._f32, cs._f32,
+            out.baseAddress!._f32)
+          count = status == 0 ? B * T * H : 0
+        }
+      }
+    }
+    guard status == 0 else { return nil }
+    tape.xIsTimeMajor = copied != 0
+    if copied == 0 { tape.input = x }
+    return out
   }
 
   // MARK: - Backward
@@ -271,6 +309,15 @@ public final class RecurrentLayer<Cell: RecurrentCell, Scalar: TensorScalar> {
       precondition(dY.shape == [B, T, H], "RecurrentLayer.backward: sequenceGradient must be \([B, T, H]), got \(dY.shape)")
     }
     checkState(finalStateGradient, batch: B, what: "finalStateGradient")
+    if !tape.xIsTimeMajor, let input = tape.input {  // forward read x batch-first
+      input.withUnsafeBufferPointer { xb in
+        Reductions.swapBatchAndTime(
+          xb.baseAddress!, tape.x.reserve(T * B * I), batch: B, steps: T, features: I, reversed: goBackwards,
+          batchFirstToTimeMajor: true)
+      }
+      tape.xIsTimeMajor = true
+      tape.input = nil
+    }
     let xs = tape.x.pointer, gates = tape.gates.pointer, hs = tape.h.pointer
     let cs = Cell.hasCellState ? tape.c.pointer : nil
     let extras = Cell.extraSavedPerUnit > 0 ? tape.extra.pointer : nil
@@ -452,158 +499,6 @@ public final class RecurrentLayer<Cell: RecurrentCell, Scalar: TensorScalar> {
       "RecurrentLayer: \(what).h must be \([batch, hiddenSize]), got \(state.h.shape)")
     if Cell.hasCellState, let c = state.c {
       precondition(c.shape == [batch, hiddenSize], "RecurrentLayer: \(what).c must be \([batch, hiddenSize]), got \(c.shape)")
-    }
-  }
-}
-
-// MARK: - Fused Float steps
-
-/// Which fused C kernel runs a built-in cell in Float.
-enum FusedKind {
-  case lstm, gru, rnn(relu: Bool)
-
-  init?<Cell: RecurrentCell>(_ cell: Cell) {
-    if Cell.self == LSTMCell.self { self = .lstm }
-    else if let g = cell as? GRUCell {
-      guard g.resetAfter else { return nil }  // reset-before runs GRUResetBefore.swift's loops
-      self = .gru
-    }
-    else if let c = cell as? SimpleRNNCell { self = .rnn(relu: c.activation == .relu) }
-    else { return nil }
-  }
-}
-
-/// The time loops of the fused Float path: non-generic, so everything here compiles to direct
-/// calls into `rk_cells` and `rk_sgemm`. Buffers are the tape's, time-major, as in
-/// `RecurrentLayer`; `B`, `T`, `H` as there and `G` = gates * H.
-struct FusedSteps {
-  var kind: FusedKind
-  var B: Int, T: Int, H: Int
-  var gates: UnsafeMutablePointer<Float>  // [T*B, G]
-  var hs: UnsafeMutablePointer<Float>  // [(T+1)*B, H]
-  var cs: UnsafeMutablePointer<Float>?  // [(T+1)*B, H] (LSTM)
-  var extras: UnsafeMutablePointer<Float>?  // [T*B, H] (GRU: W_hn h + b_hn)
-  var recurrent: UnsafeMutablePointer<Float>  // [B, G] scratch (GRU: h W_hh^T)
-  var maskedH: UnsafeMutablePointer<Float>?  // [B, H] scratch when recurrentMask is set
-  var whh: UnsafePointer<Float>  // [G, H]
-  var biasSum: UnsafePointer<Float>?  // [G] b_ih + b_hh (forward, LSTM / SimpleRNN)
-  var bih: UnsafePointer<Float>?, bhh: UnsafePointer<Float>?  // [G] (forward, GRU)
-  var recurrentMask: UnsafePointer<Float>?  // [B, H]
-  var masks: UnsafePointer<Float>?  // [T*B]
-  var stepIsPartial: [Bool]?
-
-  var G: Int {
-    switch kind {
-    case .lstm: 4 * H
-    case .gru: 3 * H
-    case .rnn: H
-    }
-  }
-
-  /// Calls `body(r0, n)` for each run of consecutive real rows of step `t` (all rows when the
-  /// step has no padding), and `padded(b)` for each padded row.
-  @inline(__always)
-  func forEachRun(step t: Int, _ body: (Int, Int) -> Void, padded: (Int) -> Void) {
-    guard let masks, let partial = stepIsPartial, partial[t] else { return body(0, B) }
-    var b = 0
-    while b < B {
-      if masks[t * B + b] == 0 { padded(b); b += 1; continue }
-      let r0 = b
-      while b < B && masks[t * B + b] != 0 { b += 1 }
-      body(r0, b - r0)
-    }
-  }
-
-  func forward() {
-    let G = self.G
-    if case .lstm = kind, recurrentMask == nil, stepIsPartial == nil,
-      rk_lstm_forward_sequence_f32(T, B, H, gates, biasSum!, whh, hs, cs!) == 0
-    {
-      return  // the whole loop as one parallel region (the same bits as the loop below)
-    }
-    for t in 0..<T {
-      let hPrev = hs + t * B * H, hNext = hs + (t + 1) * B * H, g = gates + t * B * G
-      var a = UnsafePointer(hPrev)
-      if let recurrentMask, let maskedH {  // h_{t-1} * m
-        rk_mul_f32(B * H, hPrev, recurrentMask, maskedH)
-        a = UnsafePointer(maskedH)
-      }
-      switch kind {
-      case .lstm, .rnn:
-        // G[t] += h_{t-1} . W_hh^T  (accumulated into the step's gate slab)     [B, H] x [H, G]
-        rk_sgemm(0, 1, B, G, H, 1, a, H, whh, H, 1, g, G)
-      case .gru:
-        // R = h_{t-1} . W_hh^T  (the n block needs it apart: r * (W_hn h + b_hn))
-        rk_sgemm(0, 1, B, G, H, 1, a, H, whh, H, 0, recurrent, G)
-      }
-      forEachRun(step: t) { r0, n in
-        switch kind {
-        case .lstm:
-          let c = cs!
-          // Rows split between the threads (the same bits for any thread count).
-          rk_lstm_forward_f32_mt(
-            n, H, g + r0 * G, biasSum!, c + (t * B + r0) * H, c + ((t + 1) * B + r0) * H, hNext + r0 * H)
-        case .gru:
-          rk_gru_forward_f32(
-            n, H, g + r0 * G, recurrent + r0 * G, bih!, bhh!, hPrev + r0 * H, extras! + (t * B + r0) * H,
-            hNext + r0 * H)
-        case .rnn(let relu):
-          rk_rnn_forward_f32(n, H, relu ? 1 : 0, g + r0 * G, biasSum!, hNext + r0 * H)
-        }
-      } padded: { b in
-        // Padded rows carry their state.
-        (hNext + b * H).update(from: hPrev + b * H, count: H)
-        if let c = cs { (c + ((t + 1) * B + b) * H).update(from: c + (t * B + b) * H, count: H) }
-      }
-    }
-  }
-
-  /// dHs [T*B, H]: dL/dh_{t+1} from above (slot t), completed in place; dh0 [B, H]; dc [B, H]
-  /// (LSTM) in dL/dc_T, out dL/dc_0; dGx, dGh [T*B, G] out (the same buffer unless GRU);
-  /// dbx [G] += colsum(dG_x); dbh [G] += colsum(dG_h) (GRU only; nil otherwise).
-  func backward(
-    dHs: UnsafeMutablePointer<Float>, dh0: UnsafeMutablePointer<Float>, dc: UnsafeMutablePointer<Float>?,
-    dGx: UnsafeMutablePointer<Float>, dGh: UnsafeMutablePointer<Float>, dbx: UnsafeMutablePointer<Float>,
-    dbh: UnsafeMutablePointer<Float>?
-  ) {
-    let G = self.G
-    if case .lstm = kind, recurrentMask == nil, stepIsPartial == nil,
-      rk_lstm_backward_sequence_f32(T, B, H, gates, cs!, whh, dHs, dh0, dc!, dGx, dbx) == 0
-    {
-      return  // the whole loop as one parallel region (the same bits as the loop below)
-    }
-    for t in stride(from: T - 1, through: 0, by: -1) {
-      let dhPrev = t > 0 ? dHs + (t - 1) * B * H : dh0
-      let g = UnsafePointer(gates + t * B * G), dh = UnsafePointer(dHs + t * B * H)
-      let dgx = dGx + t * B * G, dgh = dGh + t * B * G
-      forEachRun(step: t) { r0, n in
-        switch kind {
-        case .lstm:
-          let c = cs!
-          rk_lstm_backward_f32(
-            n, H, g + r0 * G, c + (t * B + r0) * H, c + ((t + 1) * B + r0) * H, dh + r0 * H, dc! + r0 * H,
-            dgx + r0 * G, dbx)
-        case .gru:
-          rk_gru_backward_f32(
-            n, H, g + r0 * G, extras! + (t * B + r0) * H, hs + (t * B + r0) * H, dh + r0 * H, dhPrev + r0 * H,
-            dgx + r0 * G, dgh + r0 * G, dbx, dbh)
-        case .rnn(let relu):
-          rk_rnn_backward_f32(n, H, relu ? 1 : 0, hs + ((t + 1) * B + r0) * H, dh + r0 * H, dgx + r0 * G, dbx)
-        }
-      } padded: { b in
-        // reverses the carry h_t = h_{t-1} (and c_t = c_{t-1}): the gradient passes through.
-        rk_add_f32(H, dh + b * H, dhPrev + b * H)
-        (dgx + b * G).update(repeating: 0, count: G)
-        if case .gru = kind { (dgh + b * G).update(repeating: 0, count: G) }
-      }
-      // reverses G[t] += h_{t-1} . W_hh^T:  dh_{t-1} += dG_h[t] . W_hh     [B, G] x [G, H]
-      if let recurrentMask, let maskedH {
-        // ... of (h_{t-1} * m):  dh_{t-1} += (dG_h[t] . W_hh) * m
-        rk_sgemm(0, 0, B, H, G, 1, dgh, G, whh, H, 0, maskedH, H)
-        rk_add_mul_f32(B * H, maskedH, recurrentMask, dhPrev)
-      } else {
-        rk_sgemm(0, 0, B, H, G, 1, dgh, G, whh, H, 1, dhPrev, H)
-      }
     }
   }
 }

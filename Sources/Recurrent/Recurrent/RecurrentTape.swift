@@ -10,8 +10,13 @@ public final class RecurrentTape<Scalar: TensorScalar> {
   var isRecorded = false
   /// Whether forward ran the fused Float kernels (backward then does too).
   var usedFusedKernels = false
-  /// [T*B, I]: the input, time-major (reversed in time for goBackwards).
+  /// [T*B, I]: the input, time-major (reversed in time for goBackwards), when `xIsTimeMajor`.
   let x = WorkspaceBuffer<Scalar>()
+  /// False when forward read the batch-first input directly (the fused LSTM's rows split) and
+  /// did not fill `x`: backward then fills it from `input`.
+  var xIsTimeMajor = true
+  /// [B, T, I]: the batch-first input forward read, kept only while `x` is not filled.
+  var input: Tensor<Scalar>? = nil
   /// [T*B, G*H]: the activated gates the cell saved.
   let gates = WorkspaceBuffer<Scalar>()
   /// [(T+1)*B, H]: h_0 ... h_T (slot 0 holds the initial state).
