@@ -12,7 +12,7 @@
 //                      (step t - 1 reads only dh_{t-1}[:, u], which this thread wrote)
 //
 // so one barrier per step instead of two fork/joins, and the thread's slice of W_hh is packed
-// into micro-panels once, not at every step. When all of W_hh fits in half an L2 (config S) the
+// into micro-panels once, not at every step. When W_hh is at most 1 MiB (configs S and M) the
 // forward loop splits the batch rows instead (rk_seq_forward_rows_task): a row's recurrence
 // needs only its own h, so there is no barrier between steps at all. The GEMM pieces are
 // rk_sgemm's (rk_sgemm_macro over the same K blocks in the same order), and the gate kernels
@@ -274,16 +274,20 @@ static void rk_seq_forward_rows_task(void *ctx, int tid, int n) {
 }
 
 /// The rows split runs when every thread gets at least RK_SEQ_ROWS_MIN rows and all of W_hh^T
-/// packed (4H x H floats) is at most RK_SEQ_ROWS_MAX_PACKED floats (256 KiB: half of Zen 3's
-/// L2, so each core keeps it there across steps). Measured (C harness, both splits interleaved
-/// in one process, loop only): B 32, H 128 (config S) rows 1.91-2.35 ms min / 2.35-2.77 p50
-/// against units 2.06-2.51 / 2.57-2.92; B 64, H 256 (1 MiB) level; B 64, H 512 (4 MiB, read
-/// from L3 by both threads at every step) rows 10% slower at the median.
+/// packed (4H x H floats) is at most RK_SEQ_ROWS_MAX_PACKED floats (1 MiB, config M's W_hh).
+/// Measured (C harness, loop only, both splits interleaved in one process): B 32, H 128
+/// (config S) rows 1.91-2.35 ms min / 2.35-2.77 p50 against units 2.06-2.51 / 2.57-2.92;
+/// B 64, H 256 level on a quiet host; B 64, H 512 (4 MiB, read from L3 by both threads at every
+/// step) rows 10% slower at the median. On a busy host the rows split is the steadier: with a
+/// barrier per step every delay of either vCPU holds up both, without one only the later
+/// finisher's delays count (config M forward from x, 8 alternating rounds of 30 runs: median
+/// of the round medians 43.9 ms rows, 46.1 units; round minima 31.0-41.8 vs 37.5-42.3).
+/// W_ih^T (4H x I) is projected inside the rows loop under the same bound.
 #ifndef RK_SEQ_ROWS_MIN
 #define RK_SEQ_ROWS_MIN 8
 #endif
 #ifndef RK_SEQ_ROWS_MAX_PACKED
-#define RK_SEQ_ROWS_MAX_PACKED (64L * 1024)
+#define RK_SEQ_ROWS_MAX_PACKED (256L * 1024)
 #endif
 
 int rk_lstm_forward_sequence_x_f32(long T, long B, long I, long H, const float *x, int reversed,

@@ -10,16 +10,17 @@ import Testing
 /// for 1, 2 and 3 threads, on both cell instruction sets, on shapes that exercise partial
 /// micro-panels (H % 16 != 0), several K blocks (H > 256; 4H > 256 backward), several M blocks
 /// (B > 144) and partial row tiles (B % 6 != 0). The forward splits the batch rows between the
-/// threads when W_hh is at most 64K floats (4H * H; H <= 128) and each thread gets 8 or more rows,
-/// else the hidden units: (32, 5, 128), (150, 3, 64) and (45, 3, 72) take the rows split (45 rows
-/// do not divide evenly), the others the units split ((150, 2, 136): several M blocks).
+/// threads when W_hh is at most 256K floats (4H * H; H <= 256) and each thread gets 8 or more rows,
+/// else the hidden units: (32, 5, 128), (150, 3, 64), (45, 3, 72) and (150, 2, 136) take the rows
+/// split (45 rows do not divide evenly), the others the units split ((150, 2, 264): several M
+/// blocks).
 @Suite(.serialized) struct LSTMSequenceKernelTests {
   typealias Buf = CellKernelTests.Buf
   // (B, T, H). Steps of fewer than 131,072 multiply-adds (B * 4H * H) run on one thread whatever
-  // the setting: the first six are above it, the last three below.
+  // the setting: the first seven are above it, the last three below.
   static let shapes = [
-    (32, 5, 128), (150, 3, 64), (45, 3, 72), (150, 2, 136), (5, 3, 300), (13, 3, 100), (7, 4, 40), (2, 6, 16),
-    (13, 4, 5),
+    (32, 5, 128), (150, 3, 64), (45, 3, 72), (150, 2, 136), (150, 2, 264), (5, 3, 300), (13, 3, 100), (7, 4, 40),
+    (2, 6, 16), (13, 4, 5),
   ]
 
   static func bits(_ bufs: Buf...) -> [UInt32] { bufs.flatMap { $0.array.map(\.bitPattern) } }
@@ -124,13 +125,13 @@ import Testing
     }
   }
 
-  /// (B, T, I, H, whether the rows split projects in its loop on 2+ threads): the first three
-  /// do (W_hh^T and W_ih^T each <= 64K floats; (40, 6, 400, 32) has two K blocks of I), the
-  /// others copy x time-major and run one projection GEMM ((32, 5, 300, 128): W_ih^T too big for
+  /// (B, T, I, H, whether the rows split projects in its loop on 2+ threads): the first four
+  /// do (W_hh^T and W_ih^T each <= 256K floats; (40, 6, 400, 32) has two K blocks of I), the
+  /// others copy x time-major and run one projection GEMM ((32, 5, 600, 128): W_ih^T too big for
   /// the rows split; the last two take the units split).
   static let inputShapes = [
-    (32, 5, 64, 128, true), (45, 3, 33, 72, true), (40, 6, 400, 32, true), (32, 5, 300, 128, false),
-    (150, 2, 20, 136, false), (5, 3, 10, 300, false),
+    (32, 5, 64, 128, true), (45, 3, 33, 72, true), (40, 6, 400, 32, true), (150, 2, 20, 136, true),
+    (32, 5, 600, 128, false), (150, 2, 20, 264, false), (5, 3, 10, 300, false),
   ]
 
   /// rk_lstm_forward_sequence_x_f32 (batch-first x in, batch-first copy of h out) against the
