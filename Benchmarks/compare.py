@@ -337,7 +337,7 @@ def main():
         for rep in range(max(1, args.repeat)):
             for r in run_json_lines([args.rnn, "bench", "gemm", "--json"], label="rnn bench gemm"):
                 k = r["gemm"]
-                if k not in g_best or r["gflops"] > g_best[k]["gflops"]:
+                if k not in g_best or r.get("gflops_best", r["gflops"]) > g_best[k].get("gflops_best", g_best[k]["gflops"]):
                     g_best[k] = r
             if py:
                 genv = dict(env)
@@ -351,12 +351,18 @@ def main():
                     if len(parts) == 3 and parts[1] == "GFLOP/s":
                         numpy[int(parts[0])] = max(numpy.get(int(parts[0]), 0.0), float(parts[2]))
         g_ours = list(g_best.values())
-        sq = {r["m"]: r["gflops"] for r in g_ours if r["gemm"].startswith("square")}
-        rows = [["n", "ours GFLOP/s", "numpy OpenBLAS GFLOP/s", "ours / OpenBLAS"]]
+        # peak_gemm.py reports each size at its fastest of 5 runs, so ours is taken at its fastest
+        # run too (gflops_best; older binaries print only the median's gflops).
+        sq = {r["m"]: r.get("gflops_best", r["gflops"]) for r in g_ours if r["gemm"].startswith("square")}
+        rows = [["n", "ours GFLOP/s (fastest run)", "numpy OpenBLAS GFLOP/s (fastest run)", "ours / OpenBLAS"]]
         for n in (256, 512, 1024, 2048):
             rows.append([str(n), fmt(sq.get(n)), fmt(numpy.get(n)), fmt(ratio(sq.get(n), numpy.get(n)), 2)])
         print("\n## sgemm, square n x n x n, 2 threads\n")
         print(table(rows, args.markdown))
+        # Target: sgemm 1024^3 >= 90% of numpy's OpenBLAS in the same run.
+        g1024 = ratio(sq.get(1024), numpy.get(1024))
+        if g1024 is not None and g1024 < 0.9:
+            missed.append("sgemm 1024: %.2fx OpenBLAS (target >= 0.90x)" % g1024)
         steps = [r for r in g_ours if " step " in r["gemm"]]
         if steps:
             rows = [["shape", "trans", "M", "N", "K", "GFLOP/s"]]
