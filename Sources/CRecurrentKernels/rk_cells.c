@@ -203,9 +203,18 @@ static void rk_lstm_backward_f32_portable(long B, long H, long u0, long u1, cons
 
 // ---- GRU ----
 
-void rk_gru_forward_f32(long B, long H, float *g, const float *rec, const float *bih,
-                        const float *bhh, const float *h_prev, float *hn, float *h) {
-  RK_CELLS_DISPATCH(rk_gru_forward_f32_avx2(B, H, g, rec, bih, bhh, h_prev, hn, h));
+/// rk_gru_forward_f32 on the kernel `avx2` names (chosen by the caller).
+static void rk_gru_forward_rows_f32(int avx2, long B, long H, float *g, const float *rec,
+                                    const float *bih, const float *bhh, const float *h_prev,
+                                    float *hn, float *h) {
+#if defined(__x86_64__)
+  if (avx2) {
+    rk_gru_forward_f32_avx2(B, H, g, rec, bih, bhh, h_prev, hn, h);
+    return;
+  }
+#else
+  (void)avx2;
+#endif
   for (long b = 0; b < B; b++) {
     float *a = g + b * 3 * H;
     const float *r = rec + b * 3 * H, *hp = h_prev + b * H;
@@ -222,6 +231,43 @@ void rk_gru_forward_f32(long B, long H, float *g, const float *rec, const float 
       hr[j] = zg * (hp[j] - n) + n;
     }
   }
+}
+
+void rk_gru_forward_f32(long B, long H, float *g, const float *rec, const float *bih,
+                        const float *bhh, const float *h_prev, float *hn, float *h) {
+  rk_gru_forward_rows_f32(rk_cells_use_avx2(), B, H, g, rec, bih, bhh, h_prev, hn, h);
+}
+
+// Rows split between the pool's threads, as rk_lstm_forward_f32_mt.
+typedef struct {
+  long B, H;
+  float *g, *hn, *h;
+  const float *rec, *bih, *bhh, *h_prev;
+  int avx2;
+} rk_gru_forward_job;
+
+static void rk_gru_forward_task(void *ctx, int tid, int nthreads) {
+  const rk_gru_forward_job *j = ctx;
+  const long b0 = j->B * tid / nthreads, b1 = j->B * (tid + 1) / nthreads, H = j->H;
+  if (b1 <= b0) return;
+  rk_gru_forward_rows_f32(j->avx2, b1 - b0, H, j->g + b0 * 3 * H, j->rec + b0 * 3 * H, j->bih,
+                          j->bhh, j->h_prev + b0 * H, j->hn + b0 * H, j->h + b0 * H);
+}
+
+void rk_gru_forward_f32_mt(long B, long H, float *g, const float *rec, const float *bih,
+                           const float *bhh, const float *h_prev, float *hn, float *h) {
+  int nt = rk_get_num_threads();
+  if (nt > B) nt = (int)B;
+  const int avx2 = rk_cells_use_avx2();
+  if (nt <= 1 || B * H < RK_CELLS_MT_MIN_UNITS) {
+    rk_gru_forward_rows_f32(avx2, B, H, g, rec, bih, bhh, h_prev, hn, h);
+    return;
+  }
+  rk_gru_forward_job job = {.B = B, .H = H, .g = g, .hn = hn, .h = h, .rec = rec, .bih = bih,
+                            .bhh = bhh, .h_prev = h_prev, .avx2 = avx2};
+  long join_wait_ns = B * H / 4;  // ~1/8 of the single-thread time (~2.5 ns per unit)
+  if (join_wait_ns > 1000000L) join_wait_ns = 1000000L;
+  rk_pool_run(rk_gru_forward_task, &job, nt, join_wait_ns);
 }
 
 void rk_gru_backward_f32(long B, long H, const float *g, const float *hn, const float *h_prev,

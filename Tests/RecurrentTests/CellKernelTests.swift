@@ -157,6 +157,33 @@ import Testing
     }
   }
 
+  @Test func gruForwardRowSplitGivesTheSameBitsForAnyThreadCount() {
+    let saved = ComputeSettings.threadCount
+    defer { ComputeSettings.threadCount = saved }
+    Self.onEveryISA { isa in
+      // Above the split threshold (B * H >= 2048), odd row counts, a masked AVX2 tail (H % 8 != 0).
+      for (B, H) in [(64, 256), (33, 100), (3, 1000)] {
+        var rng = SeededGenerator(seed: UInt64(B * 37 + H))
+        let a = Self.random(B * 3 * H, &rng), rec = Buf(Self.random(B * 3 * H, &rng))
+        let bih = Buf(Self.random(3 * H, &rng, scale: 0.5)), bhh = Buf(Self.random(3 * H, &rng, scale: 0.5))
+        let hPrev = Buf(Self.random(B * H, &rng))
+        func run(_ kernel: (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>) -> Void)
+          -> [UInt32]
+        {
+          let g = Buf(a), hn = Buf(zeros: B * H), h = Buf(zeros: B * H)
+          kernel(g.p, hn.p, h.p)
+          return (g.array + hn.array + h.array).map(\.bitPattern)
+        }
+        let want = run { rk_gru_forward_f32(B, H, $0, rec.c, bih.c, bhh.c, hPrev.c, $1, $2) }
+        for threads in [1, 2, 3] {
+          ComputeSettings.threadCount = threads
+          let got = run { rk_gru_forward_f32_mt(B, H, $0, rec.c, bih.c, bhh.c, hPrev.c, $1, $2) }
+          #expect(zip(got, want).filter { $0 != $1 }.count == 0 && got.count == want.count, "\(isa) B\(B) H\(H) threads \(threads)")
+        }
+      }
+    }
+  }
+
   @Test func gruKernelsMatchTheSwiftCell() {
     Self.onEveryISA { isa in
       for (B, H) in Self.sizes {

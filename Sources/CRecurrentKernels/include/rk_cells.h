@@ -96,6 +96,11 @@ int rk_lstm_backward_sequence_f32(long T, long B, long H, const float *gates, co
 void rk_gru_forward_f32(long B, long H, float *g, const float *rec, const float *bih,
                         const float *bhh, const float *h_prev, float *hn, float *h);
 
+/// rk_gru_forward_f32 with the rows split between the GEMM pool's threads when there are enough
+/// of them (B * H >= 2048 units); the same bits whatever the number of threads.
+void rk_gru_forward_f32_mt(long B, long H, float *g, const float *rec, const float *bih,
+                           const float *bhh, const float *h_prev, float *hn, float *h);
+
 /// One GRU step backward (reverses rk_gru_forward_f32).
 ///   g [B, 3H] activated gates;  hn, h_prev [B, H] as forward left them;  dh [B, H] dL/dh_t
 ///   dh_prev [B, H]   *adds* the direct path dh * z

@@ -86,7 +86,7 @@ struct FusedSteps {
           rk_lstm_forward_f32_mt(
             n, H, g + r0 * G, biasSum!, c + (t * B + r0) * H, c + ((t + 1) * B + r0) * H, hNext + r0 * H)
         case .gru:
-          rk_gru_forward_f32(
+          rk_gru_forward_f32_mt(
             n, H, g + r0 * G, recurrent + r0 * G, bih!, bhh!, hPrev + r0 * H, extras! + (t * B + r0) * H,
             hNext + r0 * H)
         case .rnn(let relu):
