@@ -14,7 +14,8 @@
 // so one barrier per step instead of two fork/joins, and the thread's slice of W_hh is packed
 // into micro-panels once, not at every step. When W_hh is at most 1 MiB (configs S and M) the
 // forward loop splits the batch rows instead (rk_seq_forward_rows_task): a row's recurrence
-// needs only its own h, so there is no barrier between steps at all. The GEMM pieces are
+// needs only its own h, so there is no barrier between steps at all, and row groups are handed
+// out dynamically, a few steps at a time, so a delayed core does less of the work. The GEMM pieces are
 // rk_sgemm's (rk_sgemm_macro over the same K blocks in the same order), and the gate kernels
 // compute each unit independently, so the bits equal the step-by-step driver's (rk_sgemm +
 // rk_lstm_forward_f32 / _backward_f32) for any number of threads and either split.
@@ -76,6 +77,11 @@ typedef struct {
   int reversed;
   float *out;         // [B, T, H] batch-first copy of h_1...h_T, or NULL
   float *shared_bpx;  // forward, rows split: all of W_ih^T packed, shared by the threads
+  // forward, rows split: row group k is rows [B k / groups, B (k + 1) / groups); its next step
+  // (written only by the thread that holds it) and whether a thread holds it
+  long groups;
+  _Atomic long *group_next;
+  _Atomic int *group_held;
   _Atomic int failed;
 } rk_lstm_seq_job;
 
@@ -210,66 +216,97 @@ static long rk_seq_panels(const rk_lstm_seq_job *jb) {
 
 // ---- forward, rows split ----
 
-/// Each thread owns rows [r0, r1) of the batch for all T steps. A row's recurrence reads only its
-/// own h_{t-1}, so the threads never wait for each other between steps (one barrier after the
-/// shared packing of W_hh^T, none in the loop): a delay on one core no longer holds up the other
-/// at every step. Packed W_hh^T: rk_sgemm_pack_b's layout (K block pc at Bp + pc * npad, panel
-/// j0 at + j0 * kc), each thread packing a share of the panels.
+/// Step t of rows [r0, r1): the input projection (if the loop does it), the recurrent product,
+/// the gate kernel and the copy into the batch-first output. Ap holds mc_max x max(kc) floats.
+static void rk_seq_rows_step(const rk_lstm_seq_job *jb, const rk_skernels *ks, float *Ap, long mc_max,
+                             long r0, long r1, long t) {
+  const long T = jb->T, B = jb->B, H = jb->H, G = 4 * H, I = jb->I;
+  const long npad = (G + ks->nr - 1) / ks->nr * ks->nr;
+  const float *hPrev = jb->hs + t * B * H;
+  float *g = jb->gates + t * B * G;
+  if (jb->x) {
+    // G[t][r, :] = x_t[r, :] . W_ih^T   (rk_sgemm(0, 1, T*B, 4H, I, 1, X, ...) on these rows)
+    const float *xt = rk_seq_x(jb, t);
+    for (long pc = 0; pc < I; pc += jb->kcx_max) {
+      const long kc = I - pc < jb->kcx_max ? I - pc : jb->kcx_max;
+      for (long ic = r0; ic < r1; ic += mc_max) {
+        const long mc = r1 - ic < mc_max ? r1 - ic : mc_max;
+        ks->pack_a(0, mc, kc, xt + ic * T * I + pc, T * I, Ap);
+        rk_sgemm_macro(ks, mc, G, kc, Ap, jb->shared_bpx + pc * npad, g + ic * G, G, 1, pc == 0 ? 0 : 1);
+      }
+    }
+  }
+  // G[t][r, :] += h_{t-1}[r, :] . W_hh^T   (rk_sgemm(0, 1, B, 4H, H, 1, ...) on these rows)
+  for (long pc = 0; pc < H; pc += jb->kc_max) {
+    const long kc = H - pc < jb->kc_max ? H - pc : jb->kc_max;
+    for (long ic = r0; ic < r1; ic += mc_max) {
+      const long mc = r1 - ic < mc_max ? r1 - ic : mc_max;
+      ks->pack_a(0, mc, kc, hPrev + ic * H + pc, H, Ap);
+      rk_sgemm_macro(ks, mc, G, kc, Ap, jb->shared_bp + pc * npad, g + ic * G, G, 1, 1);
+    }
+  }
+  // c_t, h_t of these rows (adds the biases, activates the gates in place)
+  rk_lstm_forward_units_f32(jb->avx2, r1 - r0, H, 0, H, g + r0 * G, jb->bias, jb->cs + t * B * H + r0 * H,
+                            jb->cs + (t + 1) * B * H + r0 * H, jb->hs + (t + 1) * B * H + r0 * H);
+  rk_seq_copy_out(jb, t, r0, r1, 0, H);
+}
+
+/// Steps a group runs per claim: short enough that the last claims end close together, long
+/// enough that claiming (two atomics) is free and a group's h, c stay in one core's cache.
+#define RK_SEQ_GROUP_STEPS 4
+
+/// A row's recurrence reads only its own h_{t-1}, so the batch is cut into row groups that
+/// advance independently, and the threads share them out dynamically: each claims the least
+/// advanced free group, runs RK_SEQ_GROUP_STEPS steps of it, releases it and claims again. No
+/// barrier in the loop (one after the shared packing of W_hh^T), and no fixed share either:
+/// when the host delays one vCPU the other runs more of the groups, so a call ends about when
+/// the pair's total work is done, not when the slower thread's half is. Packed W_hh^T:
+/// rk_sgemm_pack_b's layout (K block pc at Bp + pc * npad, panel j0 at + j0 * kc), each thread
+/// packing a share of the panels.
 static void rk_seq_forward_rows_task(void *ctx, int tid, int n) {
   rk_lstm_seq_job *jb = ctx;
-  const long T = jb->T, B = jb->B, H = jb->H, G = 4 * H, I = jb->I;
-  const long r0 = B * tid / n, r1 = B * (tid + 1) / n, rows = r1 - r0;
-  const rk_skernels *ks = rk_seq_kernels(rows);  // same B panels and bits for either set
+  const long T = jb->T, H = jb->H, G = 4 * H, I = jb->I, groups = jb->groups;
+  const long group_rows = (jb->B + groups - 1) / groups;
+  const rk_skernels *ks = rk_seq_kernels(group_rows);  // same B panels and bits for either set
   const long nr = ks->nr, npad = (G + nr - 1) / nr * nr, panels = npad / nr;
-  const long kc_max = jb->kc_max, mc_max = rk_sgemm_mc(ks, rows > 0 ? rows : 1);
+  const long kc_max = jb->kc_max, mc_max = rk_sgemm_mc(ks, group_rows);
   const long mc_pad = (mc_max + ks->mr - 1) / ks->mr * ks->mr;
   const long kc_all = kc_max > jb->kcx_max ? kc_max : jb->kcx_max;
   float *Ap = rk_scratch(0, (size_t)(mc_pad * kc_all + RK_PACK_SLACK) * sizeof(float));
   if (!Ap) atomic_store(&jb->failed, 1);
-  float *Bp = jb->shared_bp, *Bpx = jb->shared_bpx;
   const long p0 = panels * tid / n, p1 = panels * (tid + 1) / n;
   const long j0 = p0 * nr, j1 = p1 * nr < G ? p1 * nr : G;
   if (p1 > p0) {
     for (long pc = 0; pc < H; pc += kc_max) {
       const long kc = H - pc < kc_max ? H - pc : kc_max;
-      ks->pack_b(1, kc, j1 - j0, jb->whh + j0 * H + pc, H, Bp + pc * npad + j0 * kc);
+      ks->pack_b(1, kc, j1 - j0, jb->whh + j0 * H + pc, H, jb->shared_bp + pc * npad + j0 * kc);
     }
     for (long pc = 0; jb->x && pc < I; pc += jb->kcx_max) {
       const long kc = I - pc < jb->kcx_max ? I - pc : jb->kcx_max;
-      ks->pack_b(1, kc, j1 - j0, jb->wih + j0 * I + pc, I, Bpx + pc * npad + j0 * kc);
+      ks->pack_b(1, kc, j1 - j0, jb->wih + j0 * I + pc, I, jb->shared_bpx + pc * npad + j0 * kc);
     }
   }
   rk_pool_barrier(n);  // W_hh^T (and W_ih^T) packed; everyone's scratch known
-  if (atomic_load(&jb->failed) || rows <= 0) return;
-  for (long t = 0; t < T; t++) {
-    const float *hPrev = jb->hs + t * B * H;
-    float *g = jb->gates + t * B * G;
-    if (jb->x) {
-      // G[t][r, :] = x_t[r, :] . W_ih^T   for our rows r   (rk_sgemm(0, 1, T*B, 4H, I, 1, X, ...))
-      const float *xt = rk_seq_x(jb, t);
-      for (long pc = 0; pc < I; pc += jb->kcx_max) {
-        const long kc = I - pc < jb->kcx_max ? I - pc : jb->kcx_max;
-        for (long ic = r0; ic < r1; ic += mc_max) {
-          const long mc = r1 - ic < mc_max ? r1 - ic : mc_max;
-          ks->pack_a(0, mc, kc, xt + ic * T * I + pc, T * I, Ap);
-          rk_sgemm_macro(ks, mc, G, kc, Ap, Bpx + pc * npad, g + ic * G, G, 1, pc == 0 ? 0 : 1);
-        }
-      }
+  if (atomic_load(&jb->failed)) return;
+  long last = groups * tid / n;  // ties go to the group this thread ran last (its h, c are hot)
+  for (;;) {
+    long k = -1, k_next = T;
+    for (long m = 0; m < groups; m++) {
+      const long c = (last + m) % groups;
+      const long next = atomic_load_explicit(&jb->group_next[c], memory_order_relaxed);
+      if (next < k_next && !atomic_load_explicit(&jb->group_held[c], memory_order_relaxed)) k = c, k_next = next;
     }
-    // G[t][r, :] += h_{t-1}[r, :] . W_hh^T   for our rows r   (rk_sgemm(0, 1, B, 4H, H, 1, ...))
-    for (long pc = 0; pc < H; pc += kc_max) {
-      const long kc = H - pc < kc_max ? H - pc : kc_max;
-      for (long ic = r0; ic < r1; ic += mc_max) {
-        const long mc = r1 - ic < mc_max ? r1 - ic : mc_max;
-        ks->pack_a(0, mc, kc, hPrev + ic * H + pc, H, Ap);
-        rk_sgemm_macro(ks, mc, G, kc, Ap, Bp + pc * npad, g + ic * G, G, 1, 1);
-      }
-    }
-    // c_t, h_t of our rows (adds the biases, activates the gates in place)
-    rk_lstm_forward_units_f32(jb->avx2, rows, H, 0, H, g + r0 * G, jb->bias,
-                              jb->cs + t * B * H + r0 * H, jb->cs + (t + 1) * B * H + r0 * H,
-                              jb->hs + (t + 1) * B * H + r0 * H);
-    rk_seq_copy_out(jb, t, r0, r1, 0, H);
+    // Every group is finished or held; a holder claims again after its steps, so none is left.
+    if (k < 0) return;
+    int free_ = 0;
+    if (!atomic_compare_exchange_strong(&jb->group_held[k], &free_, 1)) continue;  // taken meanwhile
+    const long t0 = atomic_load(&jb->group_next[k]);
+    const long t1 = T - t0 < RK_SEQ_GROUP_STEPS ? T : t0 + RK_SEQ_GROUP_STEPS;
+    const long r0 = jb->B * k / groups, r1 = jb->B * (k + 1) / groups;
+    for (long t = t0; t < t1; t++) rk_seq_rows_step(jb, ks, Ap, mc_max, r0, r1, t);
+    atomic_store(&jb->group_next[k], t1);
+    atomic_store(&jb->group_held[k], 0);  // releases the steps' writes to the next holder
+    last = k;
   }
 }
 
@@ -289,6 +326,12 @@ static void rk_seq_forward_rows_task(void *ctx, int tid, int n) {
 #ifndef RK_SEQ_ROWS_MAX_PACKED
 #define RK_SEQ_ROWS_MAX_PACKED (256L * 1024)
 #endif
+/// Row groups per thread in the rows split (fewer when B / RK_SEQ_ROWS_MIN is smaller): B 64 on
+/// two threads runs 8 groups of 8 rows, B 32 runs 4. Measured against one group per thread
+/// (config M forward from x, in one process, 10 alternating rounds of 10 runs, p50): 8 groups
+/// 42.2 ms / 4 groups 42.7 / static 45.1; config S, 4 groups 4.34 ms / static 5.17.
+#define RK_SEQ_GROUPS_PER_THREAD 4
+#define RK_SEQ_MAX_GROUPS 64
 
 int rk_lstm_forward_sequence_x_f32(long T, long B, long I, long H, const float *x, int reversed,
                                    const float *wih, float *xs, int *x_copied, float *gates,
@@ -321,6 +364,17 @@ int rk_lstm_forward_sequence_x_f32(long T, long B, long I, long H, const float *
   if (rows) {
     jb.shared_bp = rk_scratch(2, (size_t)(npad * H + RK_PACK_SLACK) * sizeof(float));
     if (!jb.shared_bp) return -1;
+    // Groups of >= RK_SEQ_ROWS_MIN rows, up to RK_SEQ_GROUPS_PER_THREAD per thread.
+    _Atomic long group_next[RK_SEQ_MAX_GROUPS];
+    _Atomic int group_held[RK_SEQ_MAX_GROUPS];
+    jb.groups = B / RK_SEQ_ROWS_MIN;
+    if (jb.groups > RK_SEQ_GROUPS_PER_THREAD * row_threads) jb.groups = RK_SEQ_GROUPS_PER_THREAD * row_threads;
+    if (jb.groups > RK_SEQ_MAX_GROUPS) jb.groups = RK_SEQ_MAX_GROUPS;
+    for (long k = 0; k < jb.groups; k++) {
+      atomic_init(&group_next[k], 0);
+      atomic_init(&group_held[k], 0);
+    }
+    jb.group_next = group_next, jb.group_held = group_held;
     return rk_seq_run(rk_seq_forward_rows_task, &jb, row_threads);
   }
   return rk_seq_run(rk_seq_forward_task, &jb, rk_seq_threads(&jb, rk_seq_panels(&jb)));
