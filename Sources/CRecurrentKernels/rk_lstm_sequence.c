@@ -15,10 +15,10 @@
 // into micro-panels once, not at every step. When W_hh is at most 1 MiB (configs S and M) the
 // forward loop splits the batch rows instead (rk_seq_forward_rows_task): a row's recurrence
 // needs only its own h, so there is no barrier between steps at all, and row groups are handed
-// out dynamically, a few steps at a time, so a delayed core does less of the work. The GEMM pieces are
-// rk_sgemm's (rk_sgemm_macro over the same K blocks in the same order), and the gate kernels
-// compute each unit independently, so the bits equal the step-by-step driver's (rk_sgemm +
-// rk_lstm_forward_f32 / _backward_f32) for any number of threads and either split.
+// out dynamically, a few steps at a time, so a delayed core does less of the work. The GEMM
+// pieces are rk_sgemm's (rk_sgemm_macro over the same K blocks in the same order), and the
+// gate kernels compute each unit independently, so the bits equal the step-by-step driver's
+// (rk_sgemm + rk_lstm_forward_f32 / _backward_f32) for any number of threads and either split.
 //
 // rk_lstm_forward_sequence_x_f32 starts from the batch-first input: the rows split computes
 // each step's input projection x_t . W_ih^T for its own rows just before the recurrent product
@@ -218,8 +218,8 @@ static long rk_seq_panels(const rk_lstm_seq_job *jb) {
 
 /// Step t of rows [r0, r1): the input projection (if the loop does it), the recurrent product,
 /// the gate kernel and the copy into the batch-first output. Ap holds mc_max x max(kc) floats.
-static void rk_seq_rows_step(const rk_lstm_seq_job *jb, const rk_skernels *ks, float *Ap, long mc_max,
-                             long r0, long r1, long t) {
+static void rk_seq_rows_step(const rk_lstm_seq_job *jb, const rk_skernels *ks, float *Ap,
+                             long mc_max, long r0, long r1, long t) {
   const long T = jb->T, B = jb->B, H = jb->H, G = 4 * H, I = jb->I;
   const long npad = (G + ks->nr - 1) / ks->nr * ks->nr;
   const float *hPrev = jb->hs + t * B * H;
@@ -232,7 +232,8 @@ static void rk_seq_rows_step(const rk_lstm_seq_job *jb, const rk_skernels *ks, f
       for (long ic = r0; ic < r1; ic += mc_max) {
         const long mc = r1 - ic < mc_max ? r1 - ic : mc_max;
         ks->pack_a(0, mc, kc, xt + ic * T * I + pc, T * I, Ap);
-        rk_sgemm_macro(ks, mc, G, kc, Ap, jb->shared_bpx + pc * npad, g + ic * G, G, 1, pc == 0 ? 0 : 1);
+        rk_sgemm_macro(ks, mc, G, kc, Ap, jb->shared_bpx + pc * npad, g + ic * G, G, 1,
+                       pc == 0 ? 0 : 1);
       }
     }
   }
@@ -246,8 +247,9 @@ static void rk_seq_rows_step(const rk_lstm_seq_job *jb, const rk_skernels *ks, f
     }
   }
   // c_t, h_t of these rows (adds the biases, activates the gates in place)
-  rk_lstm_forward_units_f32(jb->avx2, r1 - r0, H, 0, H, g + r0 * G, jb->bias, jb->cs + t * B * H + r0 * H,
-                            jb->cs + (t + 1) * B * H + r0 * H, jb->hs + (t + 1) * B * H + r0 * H);
+  rk_lstm_forward_units_f32(jb->avx2, r1 - r0, H, 0, H, g + r0 * G, jb->bias,
+                            jb->cs + t * B * H + r0 * H, jb->cs + (t + 1) * B * H + r0 * H,
+                            jb->hs + (t + 1) * B * H + r0 * H);
   rk_seq_copy_out(jb, t, r0, r1, 0, H);
 }
 
@@ -294,12 +296,15 @@ static void rk_seq_forward_rows_task(void *ctx, int tid, int n) {
     for (long m = 0; m < groups; m++) {
       const long c = (last + m) % groups;
       const long next = atomic_load_explicit(&jb->group_next[c], memory_order_relaxed);
-      if (next < k_next && !atomic_load_explicit(&jb->group_held[c], memory_order_relaxed)) k = c, k_next = next;
+      if (next < k_next && !atomic_load_explicit(&jb->group_held[c], memory_order_relaxed)) {
+        k = c;
+        k_next = next;
+      }
     }
     // Every group is finished or held; a holder claims again after its steps, so none is left.
     if (k < 0) return;
     int free_ = 0;
-    if (!atomic_compare_exchange_strong(&jb->group_held[k], &free_, 1)) continue;  // taken meanwhile
+    if (!atomic_compare_exchange_strong(&jb->group_held[k], &free_, 1)) continue;  // taken since
     const long t0 = atomic_load(&jb->group_next[k]);
     const long t1 = T - t0 < RK_SEQ_GROUP_STEPS ? T : t0 + RK_SEQ_GROUP_STEPS;
     const long r0 = jb->B * k / groups, r1 = jb->B * (k + 1) / groups;
@@ -368,7 +373,8 @@ int rk_lstm_forward_sequence_x_f32(long T, long B, long I, long H, const float *
     _Atomic long group_next[RK_SEQ_MAX_GROUPS];
     _Atomic int group_held[RK_SEQ_MAX_GROUPS];
     jb.groups = B / RK_SEQ_ROWS_MIN;
-    if (jb.groups > RK_SEQ_GROUPS_PER_THREAD * row_threads) jb.groups = RK_SEQ_GROUPS_PER_THREAD * row_threads;
+    if (jb.groups > RK_SEQ_GROUPS_PER_THREAD * row_threads)
+      jb.groups = RK_SEQ_GROUPS_PER_THREAD * row_threads;
     if (jb.groups > RK_SEQ_MAX_GROUPS) jb.groups = RK_SEQ_MAX_GROUPS;
     for (long k = 0; k < jb.groups; k++) {
       atomic_init(&group_next[k], 0);

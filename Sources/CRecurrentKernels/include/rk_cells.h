@@ -50,9 +50,10 @@ void rk_lstm_backward_f32(long B, long H, const float *g, const float *c_prev, c
 ///   bias [4H] b_ih + b_hh;  whh [4H, H] (rows i | f | g | o)
 ///   hs, cs [(T+1)*B, H]  slot 0: the initial state (in); slots 1...T: h_t, c_t (out)
 /// One parallel region for all T steps: each thread owns a range of hidden units (one barrier
-/// per step) or, when W_hh is at most 256K floats (H <= 256) and every thread gets 8 or more rows, a
-/// range of batch rows (no barrier between steps). The same bits as the step-by-step loop (rk_sgemm(0, 1, B, 4H, H, 1, h_{t-1}, H,
-/// whh, H, 1, gates[t], 4H) then rk_lstm_forward_f32) for any number of threads.
+/// per step) or, when W_hh is at most 256K floats (H <= 256) and every thread gets 8 or more
+/// rows, the threads claim groups of batch rows a few steps at a time (no barrier between
+/// steps). The same bits as the step-by-step loop (rk_sgemm(0, 1, B, 4H, H, 1, h_{t-1}, H, whh,
+/// H, 1, gates[t], 4H) then rk_lstm_forward_f32) for any number of threads.
 /// Returns 0; 1 if the shape is one rk_sgemm does not block (B == 1, tiny): nothing was written,
 /// run the step loop; -1 if scratch memory ran out: nothing was written.
 int rk_lstm_forward_sequence_f32(long T, long B, long H, float *gates, const float *bias,
