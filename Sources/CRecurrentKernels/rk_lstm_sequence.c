@@ -43,7 +43,8 @@
 #endif
 
 /// rk_sgemm's kernel set, or its 4-row AVX2 variant (the same B panels, K blocks and bits) when
-/// 6-row tiles would pad the B rows by more than 5% (B = 32 computes 36 rows with 6-row tiles).
+/// 6-row tiles would pad the B rows by more than 5% (B = 32 computes 36 rows with 6-row tiles):
+/// the units split and the backward loop, which run every row of the batch in one M block.
 static const rk_skernels *rk_seq_kernels(long B) {
   const rk_skernels *ks = rk_sgemm_kernels();
 #if defined(__x86_64__)
@@ -77,9 +78,11 @@ typedef struct {
   int reversed;
   float *out;         // [B, T, H] batch-first copy of h_1...h_T, or NULL
   float *shared_bpx;  // forward, rows split: all of W_ih^T packed, shared by the threads
-  // forward, rows split: row group k is rows [B k / groups, B (k + 1) / groups); its next step
-  // (written only by the thread that holds it) and whether a thread holds it
-  long groups;
+  // forward, rows split: the batch in row tiles of the kernel's MR rows (`full` of them), then
+  // `fours` tiles of 4 rows and the rest; row group k is tiles [k tpg, (k + 1) tpg). Per group:
+  // its next step (written only by the thread that holds it) and whether a thread holds it.
+  const rk_skernels *rows_ks;
+  long full, fours, tpg, groups;
   _Atomic long *group_next;
   _Atomic int *group_held;
   _Atomic int failed;
@@ -253,6 +256,19 @@ static void rk_seq_rows_step(const rk_lstm_seq_job *jb, const rk_skernels *ks, f
   rk_seq_copy_out(jb, t, r0, r1, 0, H);
 }
 
+/// First row of row tile j (j = tiles: B).
+static long rk_seq_tile_start(const rk_lstm_seq_job *jb, long j) {
+  const long mr = jb->rows_ks->mr;
+  if (j <= jb->full) return j * mr;
+  if (j <= jb->full + jb->fours) return jb->full * mr + (j - jb->full) * 4;
+  return jb->B;
+}
+
+/// First row of row group k (k = groups: B).
+static long rk_seq_group_start(const rk_lstm_seq_job *jb, long k) {
+  return k >= jb->groups ? jb->B : rk_seq_tile_start(jb, k * jb->tpg);
+}
+
 /// Steps a group runs per claim: short enough that the last claims end close together, long
 /// enough that claiming (two atomics) is free and a group's h, c stay in one core's cache.
 #define RK_SEQ_GROUP_STEPS 4
@@ -268,10 +284,9 @@ static void rk_seq_rows_step(const rk_lstm_seq_job *jb, const rk_skernels *ks, f
 static void rk_seq_forward_rows_task(void *ctx, int tid, int n) {
   rk_lstm_seq_job *jb = ctx;
   const long T = jb->T, H = jb->H, G = 4 * H, I = jb->I, groups = jb->groups;
-  const long group_rows = (jb->B + groups - 1) / groups;
-  const rk_skernels *ks = rk_seq_kernels(group_rows);  // same B panels and bits for either set
+  const rk_skernels *ks = jb->rows_ks;
   const long nr = ks->nr, npad = (G + nr - 1) / nr * nr, panels = npad / nr;
-  const long kc_max = jb->kc_max, mc_max = rk_sgemm_mc(ks, group_rows);
+  const long kc_max = jb->kc_max, mc_max = rk_sgemm_mc(ks, jb->tpg * ks->mr);
   const long mc_pad = (mc_max + ks->mr - 1) / ks->mr * ks->mr;
   const long kc_all = kc_max > jb->kcx_max ? kc_max : jb->kcx_max;
   float *Ap = rk_scratch(0, (size_t)(mc_pad * kc_all + RK_PACK_SLACK) * sizeof(float));
@@ -307,7 +322,7 @@ static void rk_seq_forward_rows_task(void *ctx, int tid, int n) {
     if (!atomic_compare_exchange_strong(&jb->group_held[k], &free_, 1)) continue;  // taken since
     const long t0 = atomic_load(&jb->group_next[k]);
     const long t1 = T - t0 < RK_SEQ_GROUP_STEPS ? T : t0 + RK_SEQ_GROUP_STEPS;
-    const long r0 = jb->B * k / groups, r1 = jb->B * (k + 1) / groups;
+    const long r0 = rk_seq_group_start(jb, k), r1 = rk_seq_group_start(jb, k + 1);
     for (long t = t0; t < t1; t++) rk_seq_rows_step(jb, ks, Ap, mc_max, r0, r1, t);
     atomic_store(&jb->group_next[k], t1);
     atomic_store(&jb->group_held[k], 0);  // releases the steps' writes to the next holder
@@ -331,11 +346,14 @@ static void rk_seq_forward_rows_task(void *ctx, int tid, int n) {
 #ifndef RK_SEQ_ROWS_MAX_PACKED
 #define RK_SEQ_ROWS_MAX_PACKED (256L * 1024)
 #endif
-/// Row groups per thread in the rows split (fewer when B / RK_SEQ_ROWS_MIN is smaller): B 64 on
-/// two threads runs 8 groups of 8 rows, B 32 runs 4. Measured against one group per thread
-/// (config M forward from x, in one process, 10 alternating rounds of 10 runs, p50): 8 groups
-/// 42.2 ms / 4 groups 42.7 / static 45.1; config S, 4 groups 4.34 ms / static 5.17.
-#define RK_SEQ_GROUPS_PER_THREAD 4
+/// Row groups in the rows split: one per row tile (6 rows with the AVX2 kernels: B 64 runs 10
+/// groups of 6 rows and one of 4, B 32 four of 6 and two of 4), at most RK_SEQ_MAX_GROUPS.
+/// 6-row tiles on the 6x16 kernel, not 8-row groups on the 4x16 one: W_hh^T and W_ih^T packed
+/// (1.5 MiB at config M) do not fit in L2 and stream from L3 at every group step, and the 6x16
+/// kernel needs 64 bytes of them per 12 FMAs against the 4x16's per 8 (one thread, N 1024,
+/// kc 256, C harness: 93 GFLOP/s with 6-row tiles, 82 with 4-row ones). Measured on config M
+/// forward from x (C harness, 4 alternating pairs of 40 runs): p50 44.6 / 43.2 / 45.5 / 42.3 ms
+/// with 8 groups of 8 rows, 39.2 / 38.9 / 39.6 / 38.6 with 6-row tiles; config S level.
 #define RK_SEQ_MAX_GROUPS 64
 
 int rk_lstm_forward_sequence_x_f32(long T, long B, long I, long H, const float *x, int reversed,
@@ -369,13 +387,19 @@ int rk_lstm_forward_sequence_x_f32(long T, long B, long I, long H, const float *
   if (rows) {
     jb.shared_bp = rk_scratch(2, (size_t)(npad * H + RK_PACK_SLACK) * sizeof(float));
     if (!jb.shared_bp) return -1;
-    // Groups of >= RK_SEQ_ROWS_MIN rows, up to RK_SEQ_GROUPS_PER_THREAD per thread.
+    // Row tiles: whole MR-row tiles; with 6-row tiles and a 4-row kernel, a remainder of 4
+    // rows (or 2, as 8 = 4 + 4) becomes 4-row tiles instead of a padded 6-row tile.
+    const rk_skernels *rks = rk_sgemm_kernels();
+    const long mr = rks->mr, left = B % mr;
+    jb.rows_ks = rks;
+    jb.fours = mr == 6 && rks->kernel_rows4 ? (left == 4 ? 1 : left == 2 && B >= 8 ? 2 : 0) : 0;
+    jb.full = (B - 4 * jb.fours) / mr;
+    const long tiles = jb.full + jb.fours + (B - jb.full * mr - 4 * jb.fours > 0);
+    // One tile per group, fewer groups of more tiles beyond RK_SEQ_MAX_GROUPS.
+    jb.tpg = (tiles + RK_SEQ_MAX_GROUPS - 1) / RK_SEQ_MAX_GROUPS;
+    jb.groups = (tiles + jb.tpg - 1) / jb.tpg;
     _Atomic long group_next[RK_SEQ_MAX_GROUPS];
     _Atomic int group_held[RK_SEQ_MAX_GROUPS];
-    jb.groups = B / RK_SEQ_ROWS_MIN;
-    if (jb.groups > RK_SEQ_GROUPS_PER_THREAD * row_threads)
-      jb.groups = RK_SEQ_GROUPS_PER_THREAD * row_threads;
-    if (jb.groups > RK_SEQ_MAX_GROUPS) jb.groups = RK_SEQ_MAX_GROUPS;
     for (long k = 0; k < jb.groups; k++) {
       atomic_init(&group_next[k], 0);
       atomic_init(&group_held[k], 0);

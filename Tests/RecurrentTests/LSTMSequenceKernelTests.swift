@@ -11,17 +11,19 @@ import Testing
 /// micro-panels (H % 16 != 0), several K blocks (H > 256; 4H > 256 backward), several M blocks
 /// (B > 144) and partial row tiles (B % 6 != 0). The forward splits the batch rows between the
 /// threads when W_hh is at most 256K floats (4H * H; H <= 256) and each thread gets 8 or more rows,
-/// else the hidden units: (32, 5, 128), (150, 3, 64), (45, 3, 72), (150, 2, 136) and (64, 11, 48)
-/// take the rows split (45 rows do not divide evenly; 64 rows on 2 threads are 8 groups of 8,
-/// each claimed for 4, 4, then 3 steps), the others the units split ((150, 2, 264): several M
-/// blocks).
+/// else the hidden units: (32, 5, 128), (150, 3, 64), (45, 3, 72), (150, 2, 136), (64, 11, 48),
+/// (17, 4, 128) and (400, 2, 32) take the rows split, in row groups of one 6-row tile each on
+/// AVX2 (4-row tiles for 32 = 4 * 6 + 2 * 4 and 64 = 10 * 6 + 4; a 3-row and a 5-row last tile
+/// for 45 and 17; 400 rows are 67 tiles, more than 64 groups, so 34 groups of 2 tiles; 64 rows
+/// over 11 steps are claimed for 4, 4, then 3 steps), the others the units split
+/// ((150, 2, 264): several M blocks).
 @Suite(.serialized) struct LSTMSequenceKernelTests {
   typealias Buf = CellKernelTests.Buf
   // (B, T, H). Steps of fewer than 131,072 multiply-adds (B * 4H * H) run on one thread whatever
-  // the setting: the first eight are above it, the last three below.
+  // the setting: the first ten are above it, the last three below.
   static let shapes = [
-    (32, 5, 128), (150, 3, 64), (45, 3, 72), (150, 2, 136), (64, 11, 48), (150, 2, 264), (5, 3, 300), (13, 3, 100),
-    (7, 4, 40), (2, 6, 16), (13, 4, 5),
+    (32, 5, 128), (150, 3, 64), (45, 3, 72), (150, 2, 136), (64, 11, 48), (17, 4, 128), (400, 2, 32),
+    (150, 2, 264), (5, 3, 300), (13, 3, 100), (7, 4, 40), (2, 6, 16), (13, 4, 5),
   ]
 
   static func bits(_ bufs: Buf...) -> [UInt32] { bufs.flatMap { $0.array.map(\.bitPattern) } }
@@ -130,7 +132,7 @@ import Testing
 
   /// (B, T, I, H, whether the rows split projects in its loop on 2+ threads): the first five
   /// do (W_hh^T and W_ih^T each <= 256K floats; (40, 6, 400, 32) has two K blocks of I;
-  /// (64, 11, 24, 48) runs 8 row groups, several claims each), the
+  /// (64, 11, 24, 48) runs 11 row groups, several claims each), the
   /// others copy x time-major and run one projection GEMM ((32, 5, 600, 128): W_ih^T too big for
   /// the rows split; the last two take the units split).
   static let inputShapes = [
