@@ -12,7 +12,7 @@
 //                      (step t - 1 reads only dh_{t-1}[:, u], which this thread wrote)
 //
 // so one barrier per step instead of two fork/joins, and the thread's slice of W_hh is packed
-// into micro-panels once, not at every step. When W_hh is at most 1 MiB (configs S and M) the
+// into micro-panels once, not at every step. When W_hh is at most 4 MiB (configs S, M, L) the
 // forward loop splits the batch rows instead (rk_seq_forward_rows_task): a row's recurrence
 // needs only its own h, so there is no barrier between steps at all, and row groups are handed
 // out dynamically, a few steps at a time, so a delayed core does less of the work. The GEMM
@@ -331,20 +331,22 @@ static void rk_seq_forward_rows_task(void *ctx, int tid, int n) {
 }
 
 /// The rows split runs when every thread gets at least RK_SEQ_ROWS_MIN rows and all of W_hh^T
-/// packed (4H x H floats) is at most RK_SEQ_ROWS_MAX_PACKED floats (1 MiB, config M's W_hh).
-/// Measured (C harness, loop only, both splits interleaved in one process): B 32, H 128
-/// (config S) rows 1.91-2.35 ms min / 2.35-2.77 p50 against units 2.06-2.51 / 2.57-2.92;
-/// B 64, H 256 level on a quiet host; B 64, H 512 (4 MiB, read from L3 by both threads at every
-/// step) rows 10% slower at the median. On a busy host the rows split is the steadier: with a
-/// barrier per step every delay of either vCPU holds up both, without one only the later
-/// finisher's delays count (config M forward from x, 8 alternating rounds of 30 runs: median
-/// of the round medians 43.9 ms rows, 46.1 units; round minima 31.0-41.8 vs 37.5-42.3).
+/// packed (4H x H floats) is at most RK_SEQ_ROWS_MAX_PACKED floats (4 MiB: H <= 512, config
+/// L's W_hh). Every group step then reads all of it (and of W_ih^T, when the loop projects x),
+/// from L3 at these sizes (32 MiB here); the units split reads each thread's half once per step
+/// but has a barrier per step, so every delay of either vCPU holds up both, and packs all of
+/// h_{t-1} on both threads. Measured on config L forward from x (B 64, T 100, I 512, H 512), C
+/// harness, 4 alternating pairs of 15 runs, p50: units 220.1 / 203.3 / 205.8 / 209.0 ms, rows
+/// with the projection in the loop 194.6 / 195.0 / 206.4 / 199.8; in one process interleaved
+/// with onnxruntime's LSTM (12 rounds of 6 runs), p50: units 209.4, rows 190.7, rows after one
+/// projection GEMM 193.9, onnxruntime 204.1. Config M: rows 43.9 ms against units 46.1 (8
+/// alternating rounds of 30 runs, median of the round medians; the 8-row groups then).
 /// W_ih^T (4H x I) is projected inside the rows loop under the same bound.
 #ifndef RK_SEQ_ROWS_MIN
 #define RK_SEQ_ROWS_MIN 8
 #endif
 #ifndef RK_SEQ_ROWS_MAX_PACKED
-#define RK_SEQ_ROWS_MAX_PACKED (256L * 1024)
+#define RK_SEQ_ROWS_MAX_PACKED (1024L * 1024)
 #endif
 /// Row groups in the rows split: one per row tile (6 rows with the AVX2 kernels: B 64 runs 10
 /// groups of 6 rows and one of 4, B 32 four of 6 and two of 4), at most RK_SEQ_MAX_GROUPS.

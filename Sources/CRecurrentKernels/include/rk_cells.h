@@ -50,7 +50,7 @@ void rk_lstm_backward_f32(long B, long H, const float *g, const float *c_prev, c
 ///   bias [4H] b_ih + b_hh;  whh [4H, H] (rows i | f | g | o)
 ///   hs, cs [(T+1)*B, H]  slot 0: the initial state (in); slots 1...T: h_t, c_t (out)
 /// One parallel region for all T steps: each thread owns a range of hidden units (one barrier
-/// per step) or, when W_hh is at most 256K floats (H <= 256) and every thread gets 8 or more
+/// per step) or, when W_hh is at most 1M floats (H <= 512) and every thread gets 8 or more
 /// rows, the threads claim groups of batch rows a few steps at a time (no barrier between
 /// steps). The same bits as the step-by-step loop (rk_sgemm(0, 1, B, 4H, H, 1, h_{t-1}, H, whh,
 /// H, 1, gates[t], 4H) then rk_lstm_forward_f32) for any number of threads.
@@ -65,7 +65,7 @@ int rk_lstm_forward_sequence_f32(long T, long B, long H, float *gates, const flo
 ///   wih [4H, I];  gates [T*B, 4H] out only (activated, as rk_lstm_forward_sequence_f32 leaves them)
 ///   xs [T*B, I] scratch: may receive x time-major; *x_copied (if not NULL) says whether it did
 ///   out [B, T, H] or NULL: h_t of step t also written at out[b, t] (processing order)
-/// When the loop splits the batch rows and W_ih^T is small (4H x I <= 256K floats), each thread
+/// When the loop splits the batch rows and W_ih^T is small (4H x I <= 1M floats), each thread
 /// projects its own rows step by step (no copy of x, no separate pass); otherwise x is copied to
 /// xs and projected by one rk_sgemm. Either way the same bits as rk_sgemm(0, 1, T*B, 4H, I, 1,
 /// xs, I, wih, I, 0, gates, 4H) then rk_lstm_forward_sequence_f32, for any number of threads.
