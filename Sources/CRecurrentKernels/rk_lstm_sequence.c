@@ -340,7 +340,7 @@ static void rk_seq_forward_rows_task(void *ctx, int tid, int n) {
 /// with the projection in the loop 194.6 / 195.0 / 206.4 / 199.8; in one process interleaved
 /// with onnxruntime's LSTM (12 rounds of 6 runs), p50: units 209.4, rows 190.7, rows after one
 /// projection GEMM 193.9, onnxruntime 204.1. Config M: rows 43.9 ms against units 46.1 (8
-/// alternating rounds of 30 runs, median of the round medians; the 8-row groups then).
+/// alternating rounds of 30 runs, median of the round medians; static halves of the batch then).
 /// W_ih^T (4H x I) is projected inside the rows loop under the same bound.
 #ifndef RK_SEQ_ROWS_MIN
 #define RK_SEQ_ROWS_MIN 8
