@@ -30,13 +30,14 @@ RK_CELLS_INLINE __m256 rkc_exp_nonpositive(__m256 y) {
   __m256 n = _mm256_sub_ps(t, magic);  // round(y log2e), exactly
   __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), y);  // exact
   r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
-  __m256 p = _mm256_set1_ps(1.9875691500e-4f);
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
-  p = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), r);
+  // p5 r^5 + ... + p0 in Estrin's scheme (pairs in r, then in r^2): a dependency chain of 4
+  // FMAs instead of Horner's 6; the gate kernels are latency-bound on these chains.
+  __m256 r2 = _mm256_mul_ps(r, r);
+  __m256 q01 = _mm256_fmadd_ps(_mm256_set1_ps(1.9875691500e-4f), r, _mm256_set1_ps(1.3981999507e-3f));
+  __m256 q23 = _mm256_fmadd_ps(_mm256_set1_ps(8.3334519073e-3f), r, _mm256_set1_ps(4.1665795894e-2f));
+  __m256 q45 = _mm256_fmadd_ps(_mm256_set1_ps(1.6666665459e-1f), r, _mm256_set1_ps(5.0000001201e-1f));
+  __m256 p = _mm256_fmadd_ps(_mm256_fmadd_ps(q01, r2, q23), r2, q45);
+  p = _mm256_fmadd_ps(p, r2, r);  // exp(r) - 1 = r + r^2 p(r)
   p = _mm256_add_ps(p, _mm256_set1_ps(1.0f));
   // t's low mantissa bits hold n + 127 in [1, 127] (n >= round(-87.6 log2e) = -126): shifted
   // into the exponent field, that is 2^n.
@@ -55,17 +56,16 @@ RK_CELLS_INLINE __m256 rkc_tanh(__m256 x) {
   const __m256 lim = _mm256_set1_ps(7.90531110763549805f);
   x = _mm256_min_ps(lim, _mm256_max_ps(_mm256_sub_ps(_mm256_setzero_ps(), lim), x));  // NaN stays
   __m256 z = _mm256_mul_ps(x, x);
-  __m256 p = _mm256_set1_ps(-2.76076847742355e-16f);
-  p = _mm256_fmadd_ps(p, z, _mm256_set1_ps(2.00018790482477e-13f));
-  p = _mm256_fmadd_ps(p, z, _mm256_set1_ps(-8.60467152213735e-11f));
-  p = _mm256_fmadd_ps(p, z, _mm256_set1_ps(5.12229709037114e-08f));
-  p = _mm256_fmadd_ps(p, z, _mm256_set1_ps(1.48572235717979e-05f));
-  p = _mm256_fmadd_ps(p, z, _mm256_set1_ps(6.37261928875436e-04f));
-  p = _mm256_fmadd_ps(p, z, _mm256_set1_ps(4.89352455891786e-03f));
-  __m256 q = _mm256_set1_ps(1.19825839466702e-06f);
-  q = _mm256_fmadd_ps(q, z, _mm256_set1_ps(1.18534705686654e-04f));
-  q = _mm256_fmadd_ps(q, z, _mm256_set1_ps(2.26843463243900e-03f));
-  q = _mm256_fmadd_ps(q, z, _mm256_set1_ps(4.89352518554385e-03f));
+  // p (degree 6 in z) and q (degree 3) in Estrin's scheme: chains of 4 and 2 FMAs, not 6 and 3.
+  __m256 z2 = _mm256_mul_ps(z, z), z3 = _mm256_mul_ps(z2, z);
+  __m256 p65 = _mm256_fmadd_ps(_mm256_set1_ps(-2.76076847742355e-16f), z, _mm256_set1_ps(2.00018790482477e-13f));
+  __m256 p43 = _mm256_fmadd_ps(_mm256_set1_ps(-8.60467152213735e-11f), z, _mm256_set1_ps(5.12229709037114e-08f));
+  __m256 p21 = _mm256_fmadd_ps(_mm256_set1_ps(1.48572235717979e-05f), z, _mm256_set1_ps(6.37261928875436e-04f));
+  __m256 p210 = _mm256_fmadd_ps(p21, z, _mm256_set1_ps(4.89352455891786e-03f));
+  __m256 p = _mm256_fmadd_ps(_mm256_fmadd_ps(p65, z2, p43), z3, p210);
+  __m256 q32 = _mm256_fmadd_ps(_mm256_set1_ps(1.19825839466702e-06f), z, _mm256_set1_ps(1.18534705686654e-04f));
+  __m256 q10 = _mm256_fmadd_ps(_mm256_set1_ps(2.26843463243900e-03f), z, _mm256_set1_ps(4.89352518554385e-03f));
+  __m256 q = _mm256_fmadd_ps(q32, z2, q10);
   // x * (p / q), not (x p) / q: x p would underflow into the denormals for tiny x.
   return _mm256_mul_ps(x, _mm256_div_ps(p, q));
 }
@@ -85,30 +85,40 @@ RK_CELLS_INLINE __m256i rkc_tail_mask(long n) {
 
 // Units [u0, u1) of every row (the whole row: 0, H). Each unit's arithmetic is the same
 // whatever the range, so splitting rows or units between threads gives the same bits.
+/// One row's 8 units at j (the first `n` of them if `tail`; m is their lane mask).
+RK_CELLS_INLINE void rkc_lstm_forward8(long H, long j, int tail, __m256i m, float *a,
+                                       const float *bias, const float *cp, float *cr, float *hr) {
+  // a = x W_ih^T + h W_hh^T + (b_ih + b_hh);  i, f, o = σ(.), g = tanh(.)
+  __m256 i = rkc_sigmoid(_mm256_add_ps(LD(a + j), LD(bias + j)));
+  __m256 f = rkc_sigmoid(_mm256_add_ps(LD(a + H + j), LD(bias + H + j)));
+  __m256 gg = rkc_tanh(_mm256_add_ps(LD(a + 2 * H + j), LD(bias + 2 * H + j)));
+  __m256 o = rkc_sigmoid(_mm256_add_ps(LD(a + 3 * H + j), LD(bias + 3 * H + j)));
+  ST(a + j, i);
+  ST(a + H + j, f);
+  ST(a + 2 * H + j, gg);
+  ST(a + 3 * H + j, o);
+  // c_t = f * c_{t-1} + i * g;  h_t = o * tanh(c_t)
+  __m256 ct = _mm256_fmadd_ps(f, LD(cp + j), _mm256_mul_ps(i, gg));
+  ST(cr + j, ct);
+  ST(hr + j, _mm256_mul_ps(o, rkc_tanh(ct)));
+}
+
 RK_CELLS_AVX2 void rk_lstm_forward_f32_avx2(long B, long H, long u0, long u1, float *g,
                                             const float *bias, const float *c_prev, float *c,
                                             float *h) {
+  const __m256i all = _mm256_set1_epi32(-1);
   for (long b = 0; b < B; b++) {
     float *a = g + b * 4 * H;
     const float *cp = c_prev + b * H;
     float *cr = c + b * H, *hr = h + b * H;
-    for (long j = u0; j < u1; j += 8) {
-      const int tail = u1 - j < 8;
-      const __m256i m = rkc_tail_mask(u1 - j);
-      // a = x W_ih^T + h W_hh^T + (b_ih + b_hh);  i, f, o = σ(.), g = tanh(.)
-      __m256 i = rkc_sigmoid(_mm256_add_ps(LD(a + j), LD(bias + j)));
-      __m256 f = rkc_sigmoid(_mm256_add_ps(LD(a + H + j), LD(bias + H + j)));
-      __m256 gg = rkc_tanh(_mm256_add_ps(LD(a + 2 * H + j), LD(bias + 2 * H + j)));
-      __m256 o = rkc_sigmoid(_mm256_add_ps(LD(a + 3 * H + j), LD(bias + 3 * H + j)));
-      ST(a + j, i);
-      ST(a + H + j, f);
-      ST(a + 2 * H + j, gg);
-      ST(a + 3 * H + j, o);
-      // c_t = f * c_{t-1} + i * g;  h_t = o * tanh(c_t)
-      __m256 ct = _mm256_fmadd_ps(f, LD(cp + j), _mm256_mul_ps(i, gg));
-      ST(cr + j, ct);
-      ST(hr + j, _mm256_mul_ps(o, rkc_tanh(ct)));
+    long j = u0;
+    // 16 units per iteration: two independent chains of activations in flight (C harness,
+    // B 32 H 128, with the Estrin polynomials: 3.18 -> 2.75 ns per unit, both together).
+    for (; j + 16 <= u1; j += 16) {
+      rkc_lstm_forward8(H, j, 0, all, a, bias, cp, cr, hr);
+      rkc_lstm_forward8(H, j + 8, 0, all, a, bias, cp, cr, hr);
     }
+    for (; j < u1; j += 8) rkc_lstm_forward8(H, j, u1 - j < 8, rkc_tail_mask(u1 - j), a, bias, cp, cr, hr);
   }
 }
 
