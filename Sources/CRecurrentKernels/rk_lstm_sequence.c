@@ -225,6 +225,12 @@ static void rk_seq_rows_step(const rk_lstm_seq_job *jb, const rk_skernels *ks, f
                              long mc_max, long r0, long r1, long t) {
   const long T = jb->T, B = jb->B, H = jb->H, G = 4 * H, I = jb->I;
   const long npad = (G + ks->nr - 1) / ks->nr * ks->nr;
+#if defined(__x86_64__)
+  // A 4-row tile runs on the 4-row set: 4-row A panels and its 4x16 kernel, the same B panels
+  // and arithmetic as the 6-row set's rows-4 kernel, without zero-filling two rows of every
+  // 6-row A panel and reading them back.
+  if (r1 - r0 == 4 && ks == &rk_skernels_avx2) ks = &rk_skernels_avx2_4x16;
+#endif
   const float *hPrev = jb->hs + t * B * H;
   float *g = jb->gates + t * B * G;
   if (jb->x) {
