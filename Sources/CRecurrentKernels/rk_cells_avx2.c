@@ -83,9 +83,7 @@ RK_CELLS_INLINE __m256i rkc_tail_mask(long n) {
 // Exported only to rk_cells.c (declared there); callers must have checked for AVX2 and FMA.
 // The public entry points and their semantics are in include/rk_cells.h.
 
-// Units [u0, u1) of every row (the whole row: 0, H). Each unit's arithmetic is the same
-// whatever the range, so splitting rows or units between threads gives the same bits.
-/// One row's 8 units at j (the first `n` of them if `tail`; m is their lane mask).
+/// One row's 8 units at j (if `tail`, only the lanes set in the mask m).
 RK_CELLS_INLINE void rkc_lstm_forward8(long H, long j, int tail, __m256i m, float *a,
                                        const float *bias, const float *cp, float *cr, float *hr) {
   // a = x W_ih^T + h W_hh^T + (b_ih + b_hh);  i, f, o = σ(.), g = tanh(.)
@@ -103,6 +101,8 @@ RK_CELLS_INLINE void rkc_lstm_forward8(long H, long j, int tail, __m256i m, floa
   ST(hr + j, _mm256_mul_ps(o, rkc_tanh(ct)));
 }
 
+// Units [u0, u1) of every row (the whole row: 0, H). Each unit's arithmetic is the same
+// whatever the range, so splitting rows or units between threads gives the same bits.
 RK_CELLS_AVX2 void rk_lstm_forward_f32_avx2(long B, long H, long u0, long u1, float *g,
                                             const float *bias, const float *c_prev, float *c,
                                             float *h) {
@@ -112,8 +112,8 @@ RK_CELLS_AVX2 void rk_lstm_forward_f32_avx2(long B, long H, long u0, long u1, fl
     const float *cp = c_prev + b * H;
     float *cr = c + b * H, *hr = h + b * H;
     long j = u0;
-    // 16 units per iteration: two independent chains of activations in flight (C harness,
-    // B 32 H 128, with the Estrin polynomials: 3.18 -> 2.75 ns per unit, both together).
+    // 16 units per iteration: two independent chains of activations in flight. With the
+    // Estrin polynomials: 3.83 -> 3.45 ns per unit (harness, B 16, H 128; BENCHMARKS.md, 24).
     for (; j + 16 <= u1; j += 16) {
       rkc_lstm_forward8(H, j, 0, all, a, bias, cp, cr, hr);
       rkc_lstm_forward8(H, j + 8, 0, all, a, bias, cp, cr, hr);
