@@ -203,10 +203,9 @@ static void rk_lstm_backward_f32_portable(long B, long H, long u0, long u1, cons
 
 // ---- GRU ----
 
-/// rk_gru_forward_f32 on the kernel `avx2` names (chosen by the caller).
-static void rk_gru_forward_rows_f32(int avx2, long B, long H, float *g, const float *rec,
-                                    const float *bih, const float *bhh, const float *h_prev,
-                                    float *hn, float *h) {
+void rk_gru_forward_rows_f32(int avx2, long B, long H, float *g, const float *rec,
+                             const float *bih, const float *bhh, const float *h_prev, float *hn,
+                             float *h) {
 #if defined(__x86_64__)
   if (avx2) {
     rk_gru_forward_f32_avx2(B, H, g, rec, bih, bhh, h_prev, hn, h);

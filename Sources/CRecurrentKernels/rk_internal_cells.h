@@ -1,8 +1,9 @@
-// Private: the LSTM step kernels on a range of hidden units, for the fused sequence loops
-// (rk_lstm_sequence.c). Semantics as rk_lstm_forward_f32 / rk_lstm_backward_f32
-// (include/rk_cells.h), restricted to units [u0, u1) of each of the B rows (gate columns
-// q * H + [u0, u1), q = i, f, g, o). Every unit's arithmetic is independent of the range, and db
-// sums each column over rows in row order, so any split of the units gives the same bits.
+// Private: the LSTM step kernels on a range of hidden units, and the GRU's forward on the kernel
+// the caller picks, for the fused sequence loops (rk_lstm_sequence.c, rk_seq_rows.c). LSTM
+// semantics as rk_lstm_forward_f32 / rk_lstm_backward_f32 (include/rk_cells.h), restricted to
+// units [u0, u1) of each of the B rows (gate columns q * H + [u0, u1), q = i, f, g, o). Every
+// unit's arithmetic is independent of the range, and db sums each column over rows in row
+// order, so any split of the units gives the same bits.
 #ifndef RK_INTERNAL_CELLS_H
 #define RK_INTERNAL_CELLS_H
 
@@ -15,5 +16,10 @@ void rk_lstm_forward_units_f32(int avx2, long B, long H, long u0, long u1, float
 void rk_lstm_backward_units_f32(int avx2, long B, long H, long u0, long u1, const float *g,
                                 const float *c_prev, const float *c, const float *dh, float *dc,
                                 float *dg, float *db);
+
+/// rk_gru_forward_f32 on the kernel `avx2` names (chosen by the caller); each row alone.
+void rk_gru_forward_rows_f32(int avx2, long B, long H, float *g, const float *rec,
+                             const float *bih, const float *bhh, const float *h_prev,
+                             float *hn, float *h);
 
 #endif

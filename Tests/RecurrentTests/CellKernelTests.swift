@@ -325,7 +325,7 @@ import Testing
   @Test(arguments: layerCases)
   func fusedLayersMatchTheSwiftCells(_ c: LayerCase) {
     Self.onEveryISA { isa in
-      // (32, 4, 9, 64): the fused LSTM's rows split, which projects x inside its loop.
+      // (32, 4, 9, 64): the fused LSTM's and GRU's rows split, which projects x inside its loop.
       for (B, T, I, H) in [(3, 6, 5, 7), (4, 5, 9, 16), (2, 3, 3, 33), (32, 4, 9, 64)] {
         let errors = [
           ("lstm", Self.fusedVersusReference(LSTMCell(), c, B: B, T: T, I: I, H: H)),

@@ -102,6 +102,27 @@ void rk_gru_forward_f32(long B, long H, float *g, const float *rec, const float 
 void rk_gru_forward_f32_mt(long B, long H, float *g, const float *rec, const float *bih,
                            const float *bhh, const float *h_prev, float *hn, float *h);
 
+/// The whole GRU forward time loop from the batch-first input (no masks): for t in 0..<T,
+///   gates[t] = x_t W_ih^T;  rec = h_{t-1} W_hh^T;  rk_gru_forward_f32 on them (hn[t], h_t)
+///   x [B, T, I] batch-first; step t uses time index t (reversed != 0: T-1-t, go_backwards);
+///   x == NULL: gates [T*B, 3H] already hold x W_ih^T per step (time-major, no bias)
+///   wih [3H, I];  whh [3H, H];  bih, bhh [3H];  gates [T*B, 3H] out: activated r | z | n
+///   xs [T*B, I] scratch: may receive x time-major; *x_copied (if not NULL) says whether it did
+///   rec [B, 3H] scratch;  hs [(T+1)*B, H] slot 0: h_0 (in), slots 1...T: h_t (out)
+///   hn [T*B, H] out: W_hn h_{t-1} + b_hn per step;  out [B, T, H] or NULL: h_t at out[b, t]
+/// The threads claim groups of batch rows a few steps at a time (no barrier between steps),
+/// W_hh^T packed once and shared; when W_ih^T is small (3H x I <= 1M floats) each step's rows
+/// are projected in the loop, else x is copied to xs and projected by one rk_sgemm. The same
+/// bits as rk_sgemm(0, 1, T*B, 3H, I, 1, xs, I, wih, I, 0, gates, 3H), then per step
+/// rk_sgemm(0, 1, B, 3H, H, 1, h_{t-1}, H, whh, H, 0, rec, 3H) and rk_gru_forward_f32, for any
+/// number of threads. Returns 0; 1 (nothing written: run the step loop) when the shape is one
+/// rk_sgemm does not block (B == 1, tiny), I <= 0 with x, or W_hh^T is over 1M floats
+/// (H > 591); -1 if scratch memory ran out (nothing written).
+int rk_gru_forward_sequence_x_f32(long T, long B, long I, long H, const float *x, int reversed,
+                                  const float *wih, float *xs, int *x_copied, float *gates,
+                                  const float *bih, const float *bhh, const float *whh,
+                                  float *rec, float *hs, float *hn, float *out);
+
 /// One GRU step backward (reverses rk_gru_forward_f32).
 ///   g [B, 3H] activated gates;  hn, h_prev [B, H] as forward left them;  dh [B, H] dL/dh_t
 ///   dh_prev [B, H]   *adds* the direct path dh * z

@@ -57,7 +57,7 @@ public final class RecurrentLayer<Cell: RecurrentCell, Scalar: TensorScalar> {
   private let scratch = WorkspaceBuffer<Scalar>()  // [B, G*H]
   private let dX = WorkspaceBuffer<Scalar>()  // [T*B, I]
   private let maskedH = WorkspaceBuffer<Scalar>()  // [B, H] or [T*B, H]: h * recurrent-dropout mask
-  private let biasSum = WorkspaceBuffer<Scalar>()  // [G*H]: b_ih + b_hh (fused LSTM / SimpleRNN)
+  let biasSum = WorkspaceBuffer<Scalar>()  // [G*H]: b_ih + b_hh (fused LSTM / SimpleRNN)
   /// The fused kernel for this cell in Float, if there is one.
   private let fusedKind: FusedKind?
   /// Whether the cell is a reset-before GRU (two GEMMs per step; GRUResetBefore.swift).
@@ -165,10 +165,11 @@ public final class RecurrentLayer<Cell: RecurrentCell, Scalar: TensorScalar> {
     tape.usedFusedKernels = fused != nil
     tape.xIsTimeMajor = true
     tape.input = nil
-    // The fused LSTM without masks: projection, loop and batch-first output in one C call.
+    // The fused LSTM or GRU without masks: projection, loop and batch-first output in one C call.
     var direct: [Scalar]? = nil
-    if case .lstm? = fused, rmask == nil, masks == nil, B * T * H > 0 {
-      direct = forwardFusedLSTM(x, B: B, T: T, gates: gates, hs: hs, cs: cs!, xs: xs, tape: tape)
+    if let kind = fused, rmask == nil, masks == nil, B * T * H > 0 {
+      direct = forwardFusedSequence(
+        kind, x, B: B, T: T, gates: gates, hs: hs, cs: cs, extras: extras, recurrent: recurrent, xs: xs, tape: tape)
     }
     if direct == nil {
       x.withUnsafeBufferPointer { xb in
@@ -257,36 +258,6 @@ public final class RecurrentLayer<Cell: RecurrentCell, Scalar: TensorScalar> {
     let hT = Tensor(shape: [B, H], scalars: Array(UnsafeBufferPointer(start: hs + T * B * H, count: B * H)))
     let cT = cs.map { Tensor(shape: [B, H], scalars: Array(UnsafeBufferPointer(start: $0 + T * B * H, count: B * H))) }
     return RecurrentOutput(sequence: sequence, finalState: RecurrentState(h: hT, c: cT))
-  }
-
-  /// The fused LSTM forward from the batch-first input `x` (Float only, no masks): returns the
-  /// batch-first output [B, T, H], or nil (nothing written) when the C loop does not take the
-  /// shape; the caller then runs the general path.
-  private func forwardFusedLSTM(
-    _ x: Tensor<Scalar>, B: Int, T: Int, gates: UnsafeMutablePointer<Scalar>, hs: UnsafeMutablePointer<Scalar>,
-    cs: UnsafeMutablePointer<Scalar>, xs: UnsafeMutablePointer<Scalar>,
-    tape: RecurrentTape<Scalar>
-  ) -> [Scalar]? {
-    let I = inputSize, H = hiddenSize, G = 4 * H
-    var status: Int32 = 1, copied: Int32 = 0
-    let out = store.withBuffers { params, _ in
-      let bsum = biasSum.reserve(G)
-      bsum.update(from: params + biasIH.offset, count: G)
-      Reductions.axpy(count: G, alpha: 1, params + biasHH.offset, bsum)
-      return x.withUnsafeBufferPointer { xb in
-        [Scalar](unsafeUninitializedCapacity: B * T * H) { out, count in
-          status = rk_lstm_forward_sequence_x_f32(
-            T, B, I, H, xb.baseAddress!._f32, goBackwards ? 1 : 0, (params + weightIH.offset)._f32, xs._f32,
-            &copied, gates._f32, bsum._f32, (params + weightHH.offset)._f32, hs._f32, cs._f32,
-            out.baseAddress!._f32)
-          count = status == 0 ? B * T * H : 0
-        }
-      }
-    }
-    guard status == 0 else { return nil }
-    tape.xIsTimeMajor = copied != 0
-    if copied == 0 { tape.input = x }
-    return out
   }
 
   // MARK: - Backward
