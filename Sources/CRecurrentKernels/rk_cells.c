@@ -25,9 +25,9 @@ void rk_lstm_backward_f32_avx2(long B, long H, long u0, long u1, const float *g,
                                float *dg, float *db);
 void rk_gru_forward_f32_avx2(long B, long H, float *g, const float *rec, const float *bih,
                              const float *bhh, const float *h_prev, float *hn, float *h);
-void rk_gru_backward_f32_avx2(long B, long H, const float *g, const float *hn,
-                              const float *h_prev, const float *dh, float *dh_prev, float *dgx,
-                              float *dgh, float *dbx, float *dbh);
+void rk_gru_backward_f32_avx2(long B, long H, long u0, long u1, const float *g,
+                              const float *hn, const float *h_prev, const float *dh,
+                              float *dh_prev, float *dgx, float *dgh, float *dbx, float *dbh);
 void rk_rnn_forward_f32_avx2(long B, long H, int relu, const float *pre, const float *bias,
                              float *h);
 void rk_rnn_backward_f32_avx2(long B, long H, int relu, const float *h, const float *dh,
@@ -269,14 +269,20 @@ void rk_gru_forward_f32_mt(long B, long H, float *g, const float *rec, const flo
   rk_pool_run(rk_gru_forward_task, &job, nt, join_wait_ns);
 }
 
-void rk_gru_backward_f32(long B, long H, const float *g, const float *hn, const float *h_prev,
-                         const float *dh, float *dh_prev, float *dgx, float *dgh, float *dbx,
-                         float *dbh) {
-  RK_CELLS_DISPATCH(rk_gru_backward_f32_avx2(B, H, g, hn, h_prev, dh, dh_prev, dgx, dgh, dbx, dbh));
+void rk_gru_backward_units_f32(int avx2, long B, long H, long u0, long u1, const float *g,
+                               const float *hn, const float *h_prev, const float *dh,
+                               float *dh_prev, float *dgx, float *dgh, float *dbx, float *dbh) {
+#if defined(__x86_64__)
+  if (avx2) {
+    rk_gru_backward_f32_avx2(B, H, u0, u1, g, hn, h_prev, dh, dh_prev, dgx, dgh, dbx, dbh);
+    return;
+  }
+#endif
+  (void)avx2;
   for (long b = 0; b < B; b++) {
     const float *a = g + b * 3 * H, *hnr = hn + b * H, *hp = h_prev + b * H, *dhr = dh + b * H;
     float *dhp = dh_prev + b * H, *dx = dgx + b * 3 * H, *dr = dgh + b * 3 * H;
-    for (long j = 0; j < H; j++) {
+    for (long j = u0; j < u1; j++) {
       float r = a[j], z = a[H + j], n = a[2 * H + j], d = dhr[j];
       float dZ = d * (hp[j] - n);
       float dN = d * (1.0f - z);
@@ -291,11 +297,19 @@ void rk_gru_backward_f32(long B, long H, const float *g, const float *hn, const 
       dr[H + j] = dAz;
       dr[2 * H + j] = dAn * r;
     }
-    if (dbx)
-      for (long j = 0; j < 3 * H; j++) dbx[j] += dx[j];
-    if (dbh)
-      for (long j = 0; j < 3 * H; j++) dbh[j] += dr[j];
+    for (long q = 0; q < 3; q++)
+      for (long j = q * H + u0; j < q * H + u1; j++) {
+        if (dbx) dbx[j] += dx[j];
+        if (dbh) dbh[j] += dr[j];
+      }
   }
+}
+
+void rk_gru_backward_f32(long B, long H, const float *g, const float *hn, const float *h_prev,
+                         const float *dh, float *dh_prev, float *dgx, float *dgh, float *dbx,
+                         float *dbh) {
+  rk_gru_backward_units_f32(rk_cells_use_avx2(), B, H, 0, H, g, hn, h_prev, dh, dh_prev, dgx, dgh,
+                            dbx, dbh);
 }
 
 // ---- SimpleRNN ----

@@ -191,16 +191,19 @@ RK_CELLS_AVX2 void rk_gru_forward_f32_avx2(long B, long H, float *g, const float
   }
 }
 
-RK_CELLS_AVX2 void rk_gru_backward_f32_avx2(long B, long H, const float *g, const float *hn,
-                                            const float *h_prev, const float *dh, float *dh_prev,
-                                            float *dgx, float *dgh, float *dbx, float *dbh) {
+/// Units [u0, u1) of every row (gate columns q * H + [u0, u1)); each unit's arithmetic is the
+/// same whatever the range (u0 a multiple of 8 keeps the vectors where a whole-row call has them).
+RK_CELLS_AVX2 void rk_gru_backward_f32_avx2(long B, long H, long u0, long u1, const float *g,
+                                            const float *hn, const float *h_prev, const float *dh,
+                                            float *dh_prev, float *dgx, float *dgh, float *dbx,
+                                            float *dbh) {
   const __m256 one = _mm256_set1_ps(1.0f);
   for (long b = 0; b < B; b++) {
     const float *a = g + b * 3 * H, *hnr = hn + b * H, *hp = h_prev + b * H, *dhr = dh + b * H;
     float *dhp = dh_prev + b * H, *dx = dgx + b * 3 * H, *dr = dgh + b * 3 * H;
-    for (long j = 0; j < H; j += 8) {
-      const int tail = H - j < 8;
-      const __m256i m = rkc_tail_mask(H - j);
+    for (long j = u0; j < u1; j += 8) {
+      const int tail = u1 - j < 8;
+      const __m256i m = rkc_tail_mask(u1 - j);
       __m256 r = LD(a + j), z = LD(a + H + j), n = LD(a + 2 * H + j), d = LD(dhr + j);
       // reverses h_t = (1 - z) n + z h_{t-1}
       __m256 dZ = _mm256_mul_ps(d, _mm256_sub_ps(LD(hp + j), n));

@@ -22,4 +22,10 @@ void rk_gru_forward_rows_f32(int avx2, long B, long H, float *g, const float *re
                              const float *bih, const float *bhh, const float *h_prev,
                              float *hn, float *h);
 
+/// rk_gru_backward_f32 on units [u0, u1) of each row (gate columns q * H + [u0, u1), q = r, z,
+/// n; dbx, dbh summed over rows in row order): any split of the units gives the same bits.
+void rk_gru_backward_units_f32(int avx2, long B, long H, long u0, long u1, const float *g,
+                               const float *hn, const float *h_prev, const float *dh,
+                               float *dh_prev, float *dgx, float *dgh, float *dbx, float *dbh);
+
 #endif

@@ -1,6 +1,6 @@
-// Private: the fused time loops' shared job and helpers. rk_lstm_sequence.c has the LSTM's
-// units split (forward and backward) and its entry points, rk_gru_sequence.c the GRU's entry
-// point, rk_seq_rows.c the forward rows split both cells run (and the helpers below).
+// Private: the fused time loops' shared job and helpers. rk_seq_rows.c has the forward rows
+// split (LSTM and GRU) and the helpers below, rk_seq_units.c the units split (the LSTM forward,
+// the LSTM and GRU backward); rk_lstm_sequence.c and rk_gru_sequence.c the entry points.
 #ifndef RK_INTERNAL_SEQ_H
 #define RK_INTERNAL_SEQ_H
 
@@ -24,10 +24,11 @@ typedef struct {
   float *rec;         // [B, 3H] GRU: the step's h_{t-1} W_hh^T, row by row
   const float *bih, *bhh;  // [3H] GRU
   float *hn;          // [T*B, H] GRU: W_hn h_{t-1} + b_hn
-  // backward (LSTM)
-  const float *g;    // [T*B, 4H] activated gates
-  const float *ccs;  // [(T+1)*B, H]
-  float *dHs, *dh0, *dc, *dG, *db;
+  // backward (the GRU's also reads hs and hn)
+  const float *g;    // [T*B, G] activated gates
+  const float *ccs;  // [(T+1)*B, H] LSTM: the cell states
+  float *dHs, *dh0, *dc, *dG, *db;  // dc: LSTM; dG [T*B, G]: dL/d(pre-activations); db [G]
+  float *dGh, *dbh;  // GRU: [T*B, 3H] dL/d(h W_hh^T + b_hh) and [3H] its column sums
   float *shared_bp;  // forward, rows split: all of W_hh^T packed, shared by the threads
   // forward, rows split from the input (x != NULL): G[t] = x_t . W_ih^T inside the loop
   const float *x;     // [B, T, I] batch-first; step t reads time index t (reversed: T-1-t)
@@ -73,5 +74,11 @@ int rk_seq_plan_projection(rk_seq_job *jb, int rows, const float *x, long I, int
 
 /// The forward loop by the rows split on `rows` threads. Returns 0, or -1 if scratch failed.
 int rk_seq_forward_rows(rk_seq_job *jb, int rows);
+
+/// The LSTM forward loop by the units split (rk_seq_units.c). Returns as rk_seq_run.
+int rk_seq_forward_units(rk_seq_job *jb);
+
+/// The backward loop (LSTM or GRU) by the units split (rk_seq_units.c). Returns as rk_seq_run.
+int rk_seq_backward_units(rk_seq_job *jb);
 
 #endif

@@ -4,10 +4,12 @@ import Foundation
 import RecurrentTestSupport
 import Testing
 
-/// The fused GRU forward loop (rk_gru_forward_sequence_x_f32: the rows split, W_hh^T packed once)
-/// against the step-by-step loop it replaces (x copied time-major, one rk_sgemm projection, then
-/// per step rk_sgemm for R = h_{t-1} W_hh^T and rk_gru_forward_f32): the same bits, for 1, 2 and
-/// 3 threads, on both cell instruction sets, forwards and reversed, from x and from gates.
+/// The fused GRU time loops against the step-by-step loops they replace, for 1, 2 and 3 threads
+/// on both cell instruction sets: the forward (rk_gru_forward_sequence_x_f32: the rows split,
+/// W_hh^T packed once; before: x copied time-major, one rk_sgemm projection, then per step
+/// rk_sgemm for R = h_{t-1} W_hh^T and rk_gru_forward_f32), forwards and reversed, from x and
+/// from gates; the backward (rk_gru_backward_sequence_f32: the units split; before: per step
+/// rk_gru_backward_f32, then dh_{t-1} += dG_h[t] W_hh by rk_sgemm). The same bits.
 @Suite(.serialized) struct GRUSequenceKernelTests {
   typealias Buf = CellKernelTests.Buf
   static let bits = LSTMSequenceKernelTests.bits
@@ -114,7 +116,8 @@ import Testing
 
   @Test func shapesTheLoopDoesNotTakeAreLeftToTheStepLoop() {
     // B == 1 (rk_sgemm's matrix-vector path), a tiny product, and W_hh^T over 1M floats
-    // (H 600: 1800 x 600): status 1, nothing written.
+    // (H 600: 1800 x 600): status 1, nothing written. The backward takes H 600 but not the
+    // other two.
     for (B, T, I, H) in [(1, 3, 5, 64), (2, 2, 3, 4), (16, 2, 4, 600)] {
       let input = Inputs(B: B, T: T, I: I, H: H)
       let (g, hs, hn, rec, out) = input.buffers()
@@ -127,6 +130,60 @@ import Testing
       #expect(status == 1, "B\(B) H\(H): status \(status)")
       #expect(copied == 0, "B\(B) H\(H): copied \(copied)")
       #expect(Self.bits(g, hs, hn, rec, out, xs) == before, "B\(B) H\(H) wrote")
+      guard H != 600 else { continue }
+      let dHs = Buf(zeros: T * B * H), dh0 = Buf(zeros: B * H), dG = Buf(zeros: T * B * 3 * H)
+      let dGh = Buf(zeros: T * B * 3 * H), dbx = Buf(zeros: 3 * H), dbh = Buf(zeros: 3 * H)
+      let status2 = rk_gru_backward_sequence_f32(
+        T, B, H, g.c, hn.c, hs.c, input.whh.c, dHs.p, dh0.p, dG.p, dGh.p, dbx.p, dbh.p)
+      #expect(status2 == 1, "backward B\(B) H\(H): status \(status2)")
+    }
+  }
+
+  /// (B, T, H) for the backward's units split: 4-row tiles (32), several M blocks (150, 145),
+  /// partial micro-panels (72, 100, 40, 5), several K blocks of 3H (H >= 86), W_hh over 1M
+  /// floats on one thread (3 x 700 x 2100: packed per step; on two threads each half is packed
+  /// once), and products below the threading threshold (the last three).
+  static let backwardShapes = [
+    (32, 5, 128), (150, 3, 64), (45, 3, 72), (145, 2, 100), (64, 11, 48), (3, 2, 700), (5, 3, 30), (13, 4, 5),
+    (7, 4, 40),
+  ]
+
+  @Test func backwardGivesTheStepLoopsBitsForAnyThreadCount() {
+    CellKernelTests.onEveryISA { isa in
+      for (B, T, H) in Self.backwardShapes {
+        let input = Inputs(B: B, T: T, I: 6, H: H)
+        let fwd = input.stepForward(reversed: 0)
+        let G = 3 * H
+        var rng = SeededGenerator(seed: UInt64(11 + B + H))
+        let dY = CellKernelTests.random(T * B * H, &rng)
+        let dbx0 = CellKernelTests.random(G, &rng), dbh0 = CellKernelTests.random(G, &rng)
+        func fresh() -> (dHs: Buf, dh0: Buf, dGx: Buf, dGh: Buf, dbx: Buf, dbh: Buf) {
+          (Buf(dY), Buf(zeros: B * H), Buf(zeros: T * B * G), Buf(zeros: T * B * G), Buf(dbx0), Buf(dbh0))
+        }
+        // The step loop FusedSteps.backward runs for masked batches.
+        let want = fresh()
+        for t in stride(from: T - 1, through: 0, by: -1) {
+          let dhPrev = t > 0 ? want.dHs.p + (t - 1) * B * H : want.dh0.p
+          rk_gru_backward_f32(
+            B, H, fwd.gates.c + t * B * G, fwd.hn.c + t * B * H, fwd.hs.c + t * B * H, want.dHs.c + t * B * H, dhPrev,
+            want.dGx.p + t * B * G, want.dGh.p + t * B * G, want.dbx.p, want.dbh.p)
+          rk_sgemm(0, 0, B, H, G, 1, want.dGh.c + t * B * G, G, input.whh.c, H, 1, dhPrev, H)
+        }
+        for threads in [1, 2, 3] {
+          LSTMSequenceKernelTests.withThreads(threads) {
+            let got = fresh()
+            let status = rk_gru_backward_sequence_f32(
+              T, B, H, fwd.gates.c, fwd.hn.c, fwd.hs.c, input.whh.c, got.dHs.p, got.dh0.p, got.dGx.p, got.dGh.p,
+              got.dbx.p, got.dbh.p)
+            #expect(status == 0, "\(isa) B\(B) T\(T) H\(H) threads \(threads): status \(status)")
+            #expect(
+              Self.differing(
+                Self.bits(got.dHs, got.dh0, got.dGx, got.dGh, got.dbx, got.dbh),
+                Self.bits(want.dHs, want.dh0, want.dGx, want.dGh, want.dbx, want.dbh)) == 0,
+              "\(isa) backward B\(B) T\(T) H\(H) threads \(threads)")
+          }
+        }
+      }
     }
   }
 }

@@ -123,6 +123,20 @@ int rk_gru_forward_sequence_x_f32(long T, long B, long I, long H, const float *x
                                   const float *bih, const float *bhh, const float *whh,
                                   float *rec, float *hs, float *hn, float *out);
 
+/// The whole GRU backward time loop (no masks; reverses rk_gru_forward_sequence_x_f32): for
+/// t = T-1...0, rk_gru_backward_f32 on step t, then dh_{t-1} += dG_h[t] W_hh
+///   gates [T*B, 3H], hn [T*B, H], hs [(T+1)*B, H] as the forward left them;  whh [3H, H]
+///   dHs [T*B, H]  slot t: dL/dh_{t+1} from above (in); completed in place by the recurrence
+///   dh0 [B, H]    += dL/dh_0
+///   dGx, dGh [T*B, 3H] out: dL/d(x W_ih^T + b_ih), dL/d(h W_hh^T + b_hh)
+///   dbx, dbh [3H] += their column sums (not NULL)
+/// Each thread owns a range of hidden units (one barrier per step), its slice of W_hh packed
+/// once. The same bits as the step-by-step loop for any number of threads. Returns 0; 1 if
+/// the shape is one rk_sgemm does not block (nothing written); -1 if scratch ran out.
+int rk_gru_backward_sequence_f32(long T, long B, long H, const float *gates, const float *hn,
+                                 const float *hs, const float *whh, float *dHs, float *dh0,
+                                 float *dGx, float *dGh, float *dbx, float *dbh);
+
 /// One GRU step backward (reverses rk_gru_forward_f32).
 ///   g [B, 3H] activated gates;  hn, h_prev [B, H] as forward left them;  dh [B, H] dL/dh_t
 ///   dh_prev [B, H]   *adds* the direct path dh * z

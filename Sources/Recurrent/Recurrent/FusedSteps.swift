@@ -109,10 +109,18 @@ struct FusedSteps {
     dbh: UnsafeMutablePointer<Float>?
   ) {
     let G = self.G
-    if case .lstm = kind, recurrentMask == nil, stepIsPartial == nil,
-      rk_lstm_backward_sequence_f32(T, B, H, gates, cs!, whh, dHs, dh0, dc!, dGx, dbx) == 0
-    {
-      return  // the whole loop as one parallel region (the same bits as the loop below)
+    if recurrentMask == nil, stepIsPartial == nil {
+      // The whole loop as one parallel region (the same bits as the loop below).
+      switch kind {
+      case .lstm:
+        if rk_lstm_backward_sequence_f32(T, B, H, gates, cs!, whh, dHs, dh0, dc!, dGx, dbx) == 0 { return }
+      case .gru:
+        if rk_gru_backward_sequence_f32(T, B, H, gates, extras!, hs, whh, dHs, dh0, dGx, dGh, dbx, dbh) == 0 {
+          return
+        }
+      case .rnn:
+        break
+      }
     }
     for t in stride(from: T - 1, through: 0, by: -1) {
       let dhPrev = t > 0 ? dHs + (t - 1) * B * H : dh0
