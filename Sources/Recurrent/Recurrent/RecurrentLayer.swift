@@ -17,7 +17,10 @@ import CRecurrentKernels
 /// - the fused path (Float with `LSTMCell`, `GRUCell` or `SimpleRNNCell`, unless
 ///   `usesFusedKernels` is off): the C kernels of `rk_cells.h`. The input GEMM leaves the biases
 ///   out; LSTM and SimpleRNN accumulate the recurrent GEMM straight into the step's gate slab
-///   (beta = 1), and the kernel adds b_ih + b_hh, activates and updates the state in one pass;
+///   (beta = 1), and the kernel adds b_ih + b_hh, activates and updates the state in one pass.
+///   Without masks, the LSTM's and the GRU's whole time loops run as one parallel region each
+///   (`rk_lstm_forward_sequence_x_f32`, `rk_gru_forward_sequence_x_f32` and the backward ones):
+///   W_hh packed once, no thread hand-off per step, the same bits as the step loop;
 /// - the reference path (Double, custom cells, or `usesFusedKernels = false`): the cell's own
 ///   Swift `forward` / `backward`, with the bias and the recurrent projection passed separately.
 ///
