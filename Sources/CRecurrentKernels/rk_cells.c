@@ -297,11 +297,10 @@ void rk_gru_backward_units_f32(int avx2, long B, long H, long u0, long u1, const
       dr[H + j] = dAz;
       dr[2 * H + j] = dAn * r;
     }
-    for (long q = 0; q < 3; q++)
-      for (long j = q * H + u0; j < q * H + u1; j++) {
-        if (dbx) dbx[j] += dx[j];
-        if (dbh) dbh[j] += dr[j];
-      }
+    for (long q = 0; dbx && q < 3; q++)
+      for (long j = q * H + u0; j < q * H + u1; j++) dbx[j] += dx[j];
+    for (long q = 0; dbh && q < 3; q++)
+      for (long j = q * H + u0; j < q * H + u1; j++) dbh[j] += dr[j];
   }
 }
 

@@ -46,7 +46,7 @@ static const rk_dkernels *rk_dkernels_for(rk_isa isa) {
 #include "rk_internal_gemm_driver.h"
 #include "rk_internal_gemm_prepacked.h"
 
-// The pieces of rk_sgemm that fused loops (rk_lstm_sequence.c) reuse; see rk_internal_gemm.h.
+// The pieces of rk_sgemm that fused loops (rk_seq_rows.c, rk_seq_units.c) reuse; see rk_internal_gemm.h.
 const rk_skernels *rk_sgemm_kernels(void) { return rk_skernels_for(rk_active_isa()); }
 
 int rk_sgemm_is_blocked(long M, long N, long K) {

@@ -495,8 +495,8 @@ const rk_skernels rk_skernels_avx2 = {
     .axpys = rk_gemv_avx2_s_axpys,
 };
 
-// The 4x16 variant: the same B panels, blocking and bits; rk_lstm_sequence.c picks it when
-// 6-row tiles would pad the rows by more than 5%.
+// The 4x16 variant: the same B panels, blocking and bits; rk_seq_kernels (rk_seq_rows.c) picks
+// it when 6-row tiles would pad the rows by more than 5%.
 const rk_skernels rk_skernels_avx2_4x16 = {
     .name = "avx2+fma 4x16",
     .mr = 4, .nr = RK_S_NR, .mc = RK_S_MC, .kc = RK_S_KC, .nc = RK_S_NC,

@@ -1,9 +1,9 @@
-// Private: the LSTM step kernels on a range of hidden units, and the GRU's forward on the kernel
-// the caller picks, for the fused sequence loops (rk_lstm_sequence.c, rk_seq_rows.c). LSTM
-// semantics as rk_lstm_forward_f32 / rk_lstm_backward_f32 (include/rk_cells.h), restricted to
-// units [u0, u1) of each of the B rows (gate columns q * H + [u0, u1), q = i, f, g, o). Every
-// unit's arithmetic is independent of the range, and db sums each column over rows in row
-// order, so any split of the units gives the same bits.
+// Private: the LSTM and GRU step kernels on a range of hidden units (the GRU forward on whole
+// rows), on the kernel the caller picks, for the fused sequence loops (rk_seq_rows.c,
+// rk_seq_units.c). LSTM semantics as rk_lstm_forward_f32 / rk_lstm_backward_f32
+// (include/rk_cells.h), restricted to units [u0, u1) of each of the B rows (gate columns
+// q * H + [u0, u1), q = i, f, g, o). Every unit's arithmetic is independent of the range, and
+// db sums each column over rows in row order, so any split of the units gives the same bits.
 #ifndef RK_INTERNAL_CELLS_H
 #define RK_INTERNAL_CELLS_H
 

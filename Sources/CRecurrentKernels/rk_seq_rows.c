@@ -10,7 +10,7 @@
 //   LSTM: G[t] = x_t W_ih^T;  G[t] += h_{t-1} W_hh^T;  rk_lstm_forward_f32
 //   GRU:  G[t] = x_t W_ih^T;  R = h_{t-1} W_hh^T (beta 0: reset-after needs W_hn h apart);
 //         rk_gru_forward_f32
-// Also the helpers the units split (rk_lstm_sequence.c) shares.
+// Also the helpers the units split (rk_seq_units.c) shares.
 #include "rk_cells.h"
 #include "rk_cpu.h"
 #include "rk_gemm.h"
